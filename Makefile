@@ -1,0 +1,52 @@
+# shld-jax: `make figures` re-executes every notebook; `make test` runs the tests.
+# Both bootstrap .venv from the pins (pyproject.toml + requirements.lock) on first use.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+NB ?=
+# Every CPU core becomes a JAX device (read by XLA at start-up; see shld_jax/sharding.py).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
+export XLA_FLAGS ?= --xla_force_host_platform_device_count=$(NPROC)
+export PYTHONHASHSEED := 0
+export MPLBACKEND := Agg
+QUICK := build/quick
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p shld_jax._nbval_plugin --nbval-cell-timeout=900
+
+.PHONY: figures test reproduce lab bench clean venv site site-test clean-cache
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(PY) -m ipykernel install --sys-prefix --name shld-jax --display-name "shld-jax (.venv)" >/dev/null
+	@touch $@
+
+figures: $(STAMP)
+	$(PY) -m shld_jax._pipeline figures $(NB)
+
+test: $(STAMP)
+	rm -rf $(QUICK) && $(PY) -m shld_jax._pipeline quick $(QUICK) $(NB) >/dev/null
+	SHLD_FIG_DIR=$(abspath $(QUICK))/figures SHLD_QUICK=1 $(PY) -m pytest -q tests $(QUICK)/*.ipynb $(NBVAL)
+
+# Full-mode re-execution of the committed notebooks under nbval: the headline cells
+# marked NBVAL_CHECK_OUTPUT must reproduce the committed outputs.
+reproduce: $(STAMP)
+	rm -rf build/reproduce && mkdir -p build/reproduce && cp notebooks/[0-9][0-9]_*.ipynb build/reproduce/
+	SHLD_FIG_DIR=$(abspath build/reproduce)/figures $(PY) -m pytest -q build/reproduce/*.ipynb $(NBVAL)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+
+bench: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf build site .pytest_cache .hypothesis
+	find . -name __pycache__ -prune -exec rm -rf {} +
+
+clean-cache:
+	rm -rf .cache

@@ -1,0 +1,51 @@
+"""shld-jax: noise and stability in neural-network training, in JAX.
+
+Public API (private modules are re-exported here, diffrax/equinox style):
+
+* Langevin engine: :func:`euler_maruyama`, :func:`simulate`, :func:`first_passage_times`,
+  :func:`langevin` (jax-md ``(init_fn, step_fn)``), :class:`Boost`.
+* Potentials and rates: :func:`double_well`, :func:`tilted_double_well`, :func:`quadratic`,
+  :func:`kramers_rate`, :func:`kramers_rate_seed`, :func:`exact_mfpt`, :func:`gibbs_density`.
+* Diagnostics: :func:`consolidation_ratio`.
+* Claims ledger: :mod:`shld_jax.claims`.
+"""
+
+import os as _os
+import sys as _sys
+
+__version__ = "0.1.0"
+
+# Expose every CPU core as a JAX device (must happen before JAX starts; see
+# shld_jax/sharding.py). Skipped when JAX is already imported or XLA_FLAGS is set.
+if (
+    "jax" not in _sys.modules
+    and "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", "")
+    and _os.environ.get("SHLD_HOST_DEVICES", "") != "1"
+):
+    _n = _os.environ.get("SHLD_HOST_DEVICES") or str(_os.cpu_count() or 1)
+    _os.environ["XLA_FLAGS"] = (
+        _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
+    ).strip()
+
+from shld_jax.diagnostics import consolidation_ratio as consolidation_ratio  # noqa: E402
+from shld_jax.langevin import (  # noqa: E402
+    NEVER as NEVER,
+    Boost as Boost,
+    LangevinState as LangevinState,
+    SimulationResult as SimulationResult,
+    euler_maruyama as euler_maruyama,
+    first_passage_times as first_passage_times,
+    langevin as langevin,
+    simulate as simulate,
+)
+from shld_jax.potentials import (  # noqa: E402
+    DoubleWell as DoubleWell,
+    Quadratic as Quadratic,
+    double_well as double_well,
+    exact_mfpt as exact_mfpt,
+    gibbs_density as gibbs_density,
+    kramers_rate as kramers_rate,
+    kramers_rate_seed as kramers_rate_seed,
+    quadratic as quadratic,
+    tilted_double_well as tilted_double_well,
+)
