@@ -3,7 +3,7 @@
 Public API (private modules are re-exported here, diffrax/equinox style):
 
 * Langevin engine: :func:`euler_maruyama`, :func:`simulate`, :func:`first_passage_times`,
-  :func:`langevin` (jax-md ``(init_fn, step_fn)``), :class:`Boost`.
+  :func:`overdamped_langevin` (jax-md ``(init_fn, step_fn)``), :class:`Boost`.
 * Potentials and rates: :func:`double_well`, :func:`tilted_double_well`, :func:`quadratic`,
   :func:`kramers_rate`, :func:`kramers_rate_seed`, :func:`exact_mfpt`, :func:`gibbs_density`.
 * Diagnostics: :func:`consolidation_ratio`.
@@ -35,7 +35,7 @@ from shld_jax.langevin import (  # noqa: E402
     SimulationResult as SimulationResult,
     euler_maruyama as euler_maruyama,
     first_passage_times as first_passage_times,
-    langevin as langevin,
+    overdamped_langevin as overdamped_langevin,
     simulate as simulate,
 )
 from shld_jax.potentials import (  # noqa: E402

@@ -108,6 +108,9 @@ def prepare_quick(outdir: Path, nbs: list[Path]) -> list[Path]:
             raise SystemExit(f"{p.name}: no cell tagged `parameters`")
         section = params.get(p.stem[:2], params.get(p.stem, {})) or {}
         section = {**section, "quick": True}
+        nb.metadata.setdefault("papermill", {})  # parameterize_notebook writes into it
+        for c in nb.cells:
+            c.metadata.setdefault("tags", [])  # and expects every cell to have tags
         nb = parameterize_notebook(nb, section, report_mode=False, kernel_name=KERNEL, language="python")
         q = outdir / p.name
         _write(nb, q)

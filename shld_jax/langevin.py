@@ -14,7 +14,7 @@ strong order 0.5 for general noise). The discrete chain has its own stationary
 law: for the OU case ``U = k x²/2`` the stationary variance is
 ``D / (k (1 − k·dt/2))`` rather than ``D/k`` (tested).
 
-Simulators follow jax-md's ``simulate.py`` contract: ``langevin(grad_fn, dt=, D=)``
+Simulators follow jax-md's ``simulate.py`` contract: ``overdamped_langevin(grad_fn, dt=, D=)``
 returns an ``(init_fn, step_fn)`` pair. ``euler_maruyama`` and
 ``first_passage_times`` run whole ensembles in one compiled program.
 
@@ -76,7 +76,7 @@ def _per_particle(D, leaf):
     return D.reshape(D.shape + (1,) * (leaf.ndim - D.ndim))
 
 
-def langevin(grad_fn: Callable, *, dt: float, D: float):
+def overdamped_langevin(grad_fn: Callable, *, dt: float, D: float):
     """Euler–Maruyama simulator for ``dx = −∇U dt + sqrt(2D) dW`` as ``(init_fn, step_fn)``.
 
     Args:
@@ -89,8 +89,8 @@ def langevin(grad_fn: Callable, *, dt: float, D: float):
         ``step_fn(state, D=None) -> LangevinState``; ``D`` may override the
         coefficient per call, as a scalar or per particle ``[n]``.
     """
-    dt = v.positive("langevin", "dt", dt)
-    D0 = v.non_negative("langevin", "D", D)
+    dt = v.positive("overdamped_langevin", "dt", dt)
+    D0 = v.non_negative("overdamped_langevin", "D", D)
     g = jax.vmap(grad_fn)
 
     def init_fn(x0, key):
