@@ -90,7 +90,7 @@ def test_quick_copy_injects_parameters_after_the_parameters_cell(tmp_path, monke
     monkeypatch.setattr(_pipeline, "notebooks_dir", lambda: nbdir)
     (q,) = _pipeline.prepare_quick(tmp_path / "out", _pipeline.select(["99"]))
     out = nbformat.read(q, as_version=4)
-    assert [c.metadata.get("tags") for c in out.cells] == [["parameters"], ["injected-parameters"], None]
+    assert [c.metadata.get("tags") for c in out.cells] == [["parameters"], ["injected-parameters"], []]
     assert "n = 3" in out.cells[1].source and "quick = True" in out.cells[1].source
     with pytest.raises(SystemExit):
         _pipeline.select(["42"])
