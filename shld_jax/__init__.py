@@ -30,6 +30,8 @@ if (
 from shld_jax.diagnostics import consolidation_ratio as consolidation_ratio  # noqa: E402
 from shld_jax.langevin import (  # noqa: E402
     NEVER as NEVER,
+    Above as Above,
+    Below as Below,
     Boost as Boost,
     LangevinState as LangevinState,
     SimulationResult as SimulationResult,

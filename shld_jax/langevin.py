@@ -41,6 +41,24 @@ NEVER = -1
 """Marker in first-passage outputs for a particle that never reached the target."""
 
 
+class Above(NamedTuple):
+    """Target region ``x ≥ level`` for one particle (all coordinates); hashable, so jit caches it."""
+
+    level: float
+
+    def __call__(self, x):
+        return jnp.all(x >= self.level)
+
+
+class Below(NamedTuple):
+    """Target region ``x ≤ level`` for one particle (all coordinates)."""
+
+    level: float
+
+    def __call__(self, x):
+        return jnp.all(x <= self.level)
+
+
 class LangevinState(NamedTuple):
     """Ensemble positions ``[n, ...]`` (pytree), step counter and PRNG key."""
 

@@ -239,3 +239,12 @@ def test_overdamped_langevin_init_step_pair_matches_simulate():
     ref = sj.simulate(w.grad, jnp.full((5,), -1.0), key=jax.random.key(9), dt=0.01, D=0.3, n_steps=20)
     np.testing.assert_allclose(np.asarray(state.position), np.asarray(ref.position), rtol=1e-6)
     assert int(state.step) == 20
+
+
+def test_explorer_figure_is_finite():
+    from shld_jax.experiments import double_well as E
+    from shld_jax import plotting
+
+    fig, rates = E.explore(D=0.3, barrier=1.5)
+    plotting.check_finite_artists(fig)
+    assert rates["exact"] < rates["kramers"] < rates["seed"]

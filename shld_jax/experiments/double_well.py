@@ -22,23 +22,8 @@ from shld_jax import potentials as P
 from shld_jax.reference import StochasticHarmonicLearning
 
 
-# Targets are module-level NamedTuples (hashable, so jit caches them).
-class Above(NamedTuple):
-    """Target region ``x ≥ level`` (one particle, any shape: all coordinates)."""
-
-    level: float
-
-    def __call__(self, x):
-        return jnp.all(x >= self.level)
-
-
-class Below(NamedTuple):
-    """Target region ``x ≤ level``."""
-
-    level: float
-
-    def __call__(self, x):
-        return jnp.all(x <= self.level)
+Above = L.Above
+Below = L.Below
 
 
 def trajectories(potential, *, D, dt, n_steps, n_particles, key, x0=-1.0, save_every=10):
@@ -228,3 +213,28 @@ def seed_code_intervention(potential, *, D, dt, n_runs, n_steps, seed=0):
             overflow.append(not np.all(np.isfinite(tr)))
     return {"escaped": np.array(escaped), "final_D": np.array(final_D), "n_boosts": np.array(n_boosts),
             "overflow": np.array(overflow)}
+
+
+def explore(D: float = 0.5, barrier: float = 1.0):
+    """Figure for the interactive explorer of notebook 01: U, the Gibbs density and the escape rates.
+
+    Analytic only (instant): ``exp(−U/D)/Z`` on a grid, the exact MFPT rate and Kramers' rate.
+    Returns ``(fig, rates)`` with ``rates = {"exact": Γ, "kramers": Γ_K, "seed": Γ_seed}`` in 1/time.
+    """
+    import matplotlib.pyplot as plt
+
+    w = P.double_well(barrier=barrier)
+    x = np.linspace(-2.0, 2.0, 801)
+    rates = {
+        "exact": 1.0 / P.exact_mfpt(w, -1.0, 1.0, D),
+        "kramers": P.kramers_rate(w, D),
+        "seed": P.kramers_rate_seed(w, D),
+    }
+    fig, (a0, a1) = plt.subplots(1, 2, figsize=(9, 3.2))
+    a0.plot(x, w.u(x))
+    a0.set(xlabel="x (a.u.)", ylabel="U(x) (a.u.)", ylim=(-0.2, 2.5 * barrier), title=f"barrier ΔU = {barrier:g}")
+    a1.plot(x, P.gibbs_density(w, x, D), color="C1")
+    a1.set(xlabel="x (a.u.)", ylabel="Gibbs density (1/a.u.)",
+           title=f"D = {D:g}: Γ_exact = {rates['exact']:.3g}, Γ_K = {rates['kramers']:.3g}, Γ_seed = {rates['seed']:.3g}")
+    a1.title.set_fontsize("small")
+    return fig, rates
