@@ -10,7 +10,6 @@ NB ?=
 NPROC := $(shell nproc 2>/dev/null || echo 1)
 export XLA_FLAGS ?= --xla_force_host_platform_device_count=$(NPROC)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
 QUICK := build/quick
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p shld_jax._nbval_plugin --nbval-cell-timeout=900
 
@@ -24,8 +23,9 @@ $(STAMP): pyproject.toml requirements.lock
 	$(PY) -m ipykernel install --sys-prefix --name shld-jax --display-name "shld-jax (.venv)" >/dev/null
 	@touch $@
 
+# FRESH=1 recomputes every experiment and overwrites the result cache (.cache/, see shld_jax/cache.py).
 figures: $(STAMP)
-	$(PY) -m shld_jax._pipeline figures $(NB)
+	$(if $(FRESH),SHLD_FRESH=1 )$(PY) -m shld_jax._pipeline figures $(NB)
 
 test: $(STAMP)
 	rm -rf $(QUICK) && $(PY) -m shld_jax._pipeline quick $(QUICK) $(NB) >/dev/null
@@ -35,10 +35,24 @@ test: $(STAMP)
 # marked NBVAL_CHECK_OUTPUT must reproduce the committed outputs.
 reproduce: $(STAMP)
 	rm -rf build/reproduce && mkdir -p build/reproduce && cp notebooks/[0-9][0-9]_*.ipynb build/reproduce/
-	SHLD_FIG_DIR=$(abspath build/reproduce)/figures $(PY) -m pytest -q build/reproduce/*.ipynb $(NBVAL)
+	SHLD_CACHE=off SHLD_FIG_DIR=$(abspath build/reproduce)/figures $(PY) -m pytest -q build/reproduce/*.ipynb $(NBVAL)
 
+# JupyterLab on the notebooks with the package's kernel (`make lab LAB_ARGS=` opens a browser).
+LAB_ARGS ?= --no-browser
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks
+	env -u MPLBACKEND $(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks \
+	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
+
+# Static HTML supplement: every executed notebook + the claims ledger -> site/ (gitignored).
+site: $(STAMP)
+	$(PY) -m shld_jax._site site
+
+# Browser check of the site in headless Chromium (installs Debian's chromium where missing).
+site-test: $(STAMP)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
+	  ( $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium )
+	$(PY) -m pytest -q -rs tests/test_site.py
 
 bench: $(STAMP)
 	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
@@ -49,4 +63,4 @@ clean:
 	find . -name __pycache__ -prune -exec rm -rf {} +
 
 clean-cache:
-	rm -rf .cache
+	rm -rf "$${SHLD_CACHE_DIR:-.cache}"
