@@ -6,7 +6,10 @@ Public API (private modules are re-exported here, diffrax/equinox style):
   :func:`overdamped_langevin` (jax-md ``(init_fn, step_fn)``), :class:`Boost`.
 * Potentials and rates: :func:`double_well`, :func:`tilted_double_well`, :func:`quadratic`,
   :func:`kramers_rate`, :func:`kramers_rate_seed`, :func:`exact_mfpt`, :func:`gibbs_density`.
-* Diagnostics: :func:`consolidation_ratio`.
+* Diagnostics (seed 002): :func:`consolidation_ratio`, diffusion estimators, :func:`hessian_max_eigenvalue`,
+  :func:`seed_optimal_lr`, :func:`consolidation_lr_rule` (optax).
+* Seed 000: :class:`StochasticResonanceConfig`, :func:`stochastic_resonance_noise` (optax),
+  :class:`StochasticResonanceInjector`. Seed 001: :func:`ars` (optax). Seed 003: :class:`StochA`.
 * Claims ledger: :mod:`shld_jax.claims`.
 """
 
@@ -27,7 +30,28 @@ if (
         _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
     ).strip()
 
-from shld_jax.diagnostics import consolidation_ratio as consolidation_ratio  # noqa: E402
+from shld_jax.activations import (  # noqa: E402
+    StochA as StochA,
+    stochastic_activation as stochastic_activation,
+)
+from shld_jax.diagnostics import (  # noqa: E402
+    ConsolidationLRState as ConsolidationLRState,
+    Uncertainty as Uncertainty,
+    consolidation_lr_rule as consolidation_lr_rule,
+    consolidation_ratio as consolidation_ratio,
+    diffusion_from_trajectory as diffusion_from_trajectory,
+    diffusion_virial as diffusion_virial,
+    gradient_variance as gradient_variance,
+    hessian_max_eigenvalue as hessian_max_eigenvalue,
+    per_example_grads as per_example_grads,
+    seed_diffusion_from_gradients as seed_diffusion_from_gradients,
+    seed_diffusion_from_trajectory as seed_diffusion_from_trajectory,
+    seed_effective_diffusion as seed_effective_diffusion,
+    seed_optimal_lr as seed_optimal_lr,
+    sgd_diffusion as sgd_diffusion,
+    stability_limit_lr as stability_limit_lr,
+    uncertainty_relation as uncertainty_relation,
+)
 from shld_jax.langevin import (  # noqa: E402
     NEVER as NEVER,
     Above as Above,
@@ -50,4 +74,10 @@ from shld_jax.potentials import (  # noqa: E402
     kramers_rate_seed as kramers_rate_seed,
     quadratic as quadratic,
     tilted_double_well as tilted_double_well,
+)
+from shld_jax.resonance import (  # noqa: E402
+    ResonanceState as ResonanceState,
+    StochasticResonanceConfig as StochasticResonanceConfig,
+    StochasticResonanceInjector as StochasticResonanceInjector,
+    stochastic_resonance_noise as stochastic_resonance_noise,
 )

@@ -262,7 +262,12 @@ def simulate(grad_fn, x0, *, key, dt, D, n_steps, save_every=None, target_fn=Non
     x0 = sharding.shard_leading(x0)
     res = _simulate(grad_fn, x0, key, jnp.float32(dt), jnp.float32(D), n_steps, save_every, target_fn, boost)
     if check_finite:
-        bad = np.asarray(res.first_nonfinite)
+        bad = res.first_nonfinite
+        if jax.process_count() > 1:  # no single host can read a global array: gather it
+            from jax.experimental import multihost_utils
+
+            bad = multihost_utils.process_allgather(bad)
+        bad = np.asarray(bad)
         if np.any(bad != NEVER):
             s = int(bad[bad != NEVER].min())
             raise FloatingPointError(

@@ -1,0 +1,190 @@
+"""Command-line interface: seed 000's ``epsilon-stochastic`` / ``epsilon-info`` and ``shld``.
+
+    epsilon-stochastic [--steps 100] [--dim 128] [--seed 42] [--verbose]
+    epsilon-info
+    shld sr-bench [same options] [--surface quadratic|plateau|double-well] [--baseline]
+                  [--repeats N] [--json]
+    shld info
+
+The benchmark is :func:`shld_jax.experiments.resonance.benchmark` with method ``sr``
+(gradient descent plus the seed's adaptive noise on the iterate). Output lines follow the
+seed's example::
+
+    Running SR benchmark: dim=128, steps=200, seed=42
+    Final loss: 0.001204
+    Initial gain: 0.020000
+    Final gain: 0.005000
+
+and ``--verbose`` adds ``Gain schedule (every 10 steps):`` followed by
+``step N: gain=G loss=L`` lines (after the summary). Bad arguments exit with status 2 and
+one line on stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+DEFAULTS = {"steps": 100, "dim": 128, "seed": 42, "surface": "quadratic", "repeats": 1}
+SURFACES = ("quadratic", "plateau", "double-well")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (no usage block, no traceback), exit status 2."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _int_at_least(lo):
+    def parse(s):
+        try:
+            x = int(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {s!r}") from None
+        if x < lo:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {s!r}")
+        return x
+
+    return parse
+
+
+def _surface(s):
+    if s not in SURFACES:
+        raise argparse.ArgumentTypeError(f"must be one of {', '.join(SURFACES)}, got {s!r}")
+    return s
+
+
+def _add_bench_args(p, extended: bool):
+    p.add_argument("--steps", type=_int_at_least(0), default=DEFAULTS["steps"],
+                   help="number of optimization steps (default: 100)")
+    p.add_argument("--dim", type=_int_at_least(1), default=DEFAULTS["dim"],
+                   help="embedding dimension of the synthetic problem (default: 128)")
+    p.add_argument("--seed", type=_int_at_least(0), default=DEFAULTS["seed"],
+                   help="random seed for reproducibility (default: 42)")
+    p.add_argument("--verbose", action="store_true", help="print the gain schedule every 10 steps")
+    if extended:
+        p.add_argument("--surface", type=_surface, default=DEFAULTS["surface"],
+                       help="loss surface: quadratic, plateau or double-well (default: quadratic)")
+        p.add_argument("--baseline", action="store_true", help="also run without noise and print both")
+        p.add_argument("--repeats", type=_int_at_least(1), default=DEFAULTS["repeats"],
+                       help="seeds seed, seed+1, ...; print mean ± sd (default: 1)")
+        p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
+
+
+def _fmt(values, fmt="{:.6f}"):
+    """One value as the seed prints it; several as ``mean ± sd (n=N)``."""
+    if len(values) == 1:
+        return fmt.format(values[0])
+    m = sum(values) / len(values)
+    sd = math.sqrt(sum((x - m) ** 2 for x in values) / (len(values) - 1))
+    return f"{fmt.format(m)} ± {fmt.format(sd)} (mean ± sd over {len(values)} seeds)"
+
+
+def run_bench(steps, dim, seed, verbose=False, surface="quadratic", baseline=False, repeats=1,
+              as_json=False, out=None):
+    """Run the benchmark and print the seed's lines (or JSON); return the result dict."""
+    from shld_jax.experiments import resonance as E
+
+    out = sys.stdout if out is None else out
+    seeds = list(range(seed, seed + repeats))
+    runs = E.benchmark_all(surface, ["sr", "none"] if baseline else ["sr"], dim=dim, steps=steps,
+                           seeds=seeds)
+    r = runs["sr"]
+    res = {
+        "surface": surface, "dim": dim, "steps": steps, "seeds": seeds,
+        "final_loss": r["loss"][:, -1].tolist(),
+        "initial_gain": r["gain"][:, 0].tolist(),
+        "final_gain": r["gain"][:, -1].tolist(),
+    }
+    marks = list(range(0, steps + 1, 10)) + ([steps] if steps % 10 else [])
+    if verbose:
+        res["schedule"] = [{"step": t, "gain": float(r["gain"][0, t]), "loss": float(r["loss"][0, t])}
+                           for t in marks]
+    if baseline:
+        res["baseline_final_loss"] = runs["none"]["loss"][:, -1].tolist()
+    if as_json:
+        print(json.dumps(res), file=out)
+        return res
+    print(f"Running SR benchmark: dim={dim}, steps={steps}, seed={seed}"
+          + (f", surface={surface}" if surface != "quadratic" else "")
+          + (f", repeats={repeats}" if repeats > 1 else ""), file=out)
+    print(f"Final loss: {_fmt(res['final_loss'])}", file=out)
+    if baseline:
+        print(f"Baseline final loss (no noise): {_fmt(res['baseline_final_loss'])}", file=out)
+    print(f"Initial gain: {_fmt(res['initial_gain'])}", file=out)
+    print(f"Final gain: {_fmt(res['final_gain'])}", file=out)
+    if verbose:
+        print("Gain schedule (every 10 steps):", file=out)
+        for row in res["schedule"]:
+            print(f"step {row['step']}: gain={row['gain']:.6f} loss={row['loss']:.6f}", file=out)
+    return res
+
+
+def info(out=None):
+    """Print the version, the JAX backend and devices, and the defaults."""
+    import dataclasses
+
+    import jax
+
+    import shld_jax
+    from shld_jax.resonance import DEFAULT_CONFIG
+
+    out = sys.stdout if out is None else out
+    devs = jax.devices()
+    print(f"shld-jax {shld_jax.__version__}", file=out)
+    print(f"JAX {jax.__version__}, backend: {jax.default_backend()}, devices: {len(devs)} "
+          f"({', '.join(str(d) for d in devs)})", file=out)
+    cfg = " ".join(f"{k}={v}" for k, v in dataclasses.asdict(DEFAULT_CONFIG).items())
+    print(f"Resonance defaults: {cfg}", file=out)
+    print("Benchmark defaults: " + " ".join(f"{k}={v}" for k, v in DEFAULTS.items()), file=out)
+
+
+def _guard(fn):
+    """Library ``ValueError`` -> one line on stderr and exit status 2 (never a traceback)."""
+    try:
+        fn()
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv=None) -> int:
+    """``shld {sr-bench, info}``."""
+    import shld_jax
+
+    p = _Parser(prog="shld", description="shld-jax command line (seed 000 benchmark and info).")
+    p.add_argument("--version", action="version", version=f"shld-jax {shld_jax.__version__}")
+    sub = p.add_subparsers(dest="command", metavar="{sr-bench,info}")
+    b = sub.add_parser("sr-bench", help="stochastic-resonance noise benchmark (seed 000)")
+    _add_bench_args(b, extended=True)
+    sub.add_parser("info", help="version, JAX backend and devices, defaults")
+    a = p.parse_args(argv)
+    if a.command is None:
+        p.print_usage(sys.stderr)
+        return 2
+    if a.command == "info":
+        return _guard(info)
+    return _guard(lambda: run_bench(a.steps, a.dim, a.seed, a.verbose, a.surface, a.baseline,
+                                    a.repeats, a.json))
+
+
+def epsilon_stochastic(argv=None) -> int:
+    """Seed 000's ``epsilon-stochastic --steps --dim --seed --verbose``."""
+    p = _Parser(prog="epsilon-stochastic", description="SR benchmark on a quadratic loss (seed 000).")
+    _add_bench_args(p, extended=False)
+    a = p.parse_args(argv)
+    return _guard(lambda: run_bench(a.steps, a.dim, a.seed, a.verbose))
+
+
+def epsilon_info(argv=None) -> int:
+    """Seed 000's ``epsilon-info``."""
+    _Parser(prog="epsilon-info", description="version, JAX backend and devices, defaults").parse_args(argv)
+    return _guard(info)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,421 @@
+"""Experiments of notebook 08: learning rate, batch size and the diffusion coefficient of SGD.
+
+Problem: scikit-learn's bundled 8×8 digits (1797 images, no download), a fixed
+train/test split, pixels mapped to [−1, 1], and the tanh MLP of
+:mod:`shld_jax.models.mlp` with weight decay ``wd`` (so a minimum with non-zero
+per-example gradients exists). Minibatches are drawn *with replacement*, so the
+minibatch gradient noise has covariance exactly ``Σ/B`` (``Σ`` the per-example
+gradient covariance) and SGD is the Euler–Maruyama chain of
+``dθ = −∇ℒ dt + sqrt(2D) dW`` with ``dt = α`` and ``D = α·σ²/(2B)`` (``σ² = tr Σ/d``;
+see :mod:`shld_jax.diagnostics`).
+
+Every runner vmaps independent runs (seeds, learning rates, chains) over a leading
+axis and scans over steps in one compiled program; outputs are numpy arrays.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import partial
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from jax.flatten_util import ravel_pytree
+
+from shld_jax import _validate as v
+from shld_jax import diagnostics as dg
+from shld_jax.models import mlp
+
+
+class Digits(NamedTuple):
+    """Train/test arrays: ``x [n, 64]`` float32 in [−1, 1], ``y [n]`` int32."""
+
+    x_train: jax.Array
+    y_train: jax.Array
+    x_test: jax.Array
+    y_test: jax.Array
+
+
+def load_digits_data(n_test: int = 360, seed: int = 0) -> Digits:
+    """scikit-learn's bundled digits, split by a fixed permutation (deterministic, offline)."""
+    from sklearn.datasets import load_digits
+
+    n_test = v.positive_int("load_digits_data", "n_test", n_test)
+    X, y = load_digits(return_X_y=True)
+    if n_test >= len(X):
+        raise ValueError(f"`load_digits_data`: n_test must be < {len(X)}, got n_test = {n_test}.")
+    perm = np.random.default_rng(seed).permutation(len(X))
+    te, tr = perm[:n_test], perm[n_test:]
+    X = (X / 8.0 - 1.0).astype(np.float32)
+    y = y.astype(np.int32)
+    return Digits(jnp.asarray(X[tr]), jnp.asarray(y[tr]), jnp.asarray(X[te]), jnp.asarray(y[te]))
+
+
+def init_params(key, n: int, sizes=(64, 64, 10)) -> dict:
+    """``n`` independent initialisations stacked on a leading axis (leaves ``[n, ...]``)."""
+    n = v.positive_int("init_params", "n", n)
+    return _init(key, n, tuple(int(s) for s in sizes))
+
+
+@partial(jax.jit, static_argnames=("n", "sizes"))
+def _init(key, n, sizes):
+    return jax.vmap(lambda k: mlp.init(k, sizes))(jax.random.split(key, n))
+
+
+def n_params(params) -> int:
+    """Number of parameters of ONE model (leaves without a run axis)."""
+    return int(sum(l.size for l in jax.tree_util.tree_leaves(params)))
+
+
+def _stack(params, n):
+    return jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n,) + a.shape), params)
+
+
+def _sqnorm(t):
+    return sum(jnp.sum(l**2) for l in jax.tree_util.tree_leaves(t))
+
+
+# --------------------------------------------------------------------------- core SGD runner
+
+
+def train_sgd(params, lrs, key, data: Digits, *, wd, batch_size, n_steps, n_frames=20):
+    """Plain SGD (with-replacement minibatches) for runs stacked on a leading axis.
+
+    Args:
+        params: leaves ``[R, ...]``; lrs: ``[R]``; key: run ``r`` uses ``fold_in(key, r)``.
+        data: :class:`Digits`; wd: weight decay; batch_size ``B``; n_steps (multiple of n_frames).
+
+    Returns:
+        dict with ``params`` (final, leaves ``[R, ...]``), ``train_loss [R, n_frames + 1]``
+        (full-batch objective at frames, the first at step 0) and ``msd [R]``: the mean over
+        steps of ``‖θ_{k+1} − θ_k‖²`` (the per-step squared displacement, summed over coordinates).
+    """
+    call = "train_sgd"
+    B = v.positive_int(call, "batch_size", batch_size)
+    n_steps = v.positive_int(call, "n_steps", n_steps)
+    n_frames = v.positive_int(call, "n_frames", n_frames)
+    if n_steps % n_frames:
+        raise ValueError(f"`{call}`: n_steps must be a multiple of n_frames, got {n_steps} and {n_frames}.")
+    v.non_negative(call, "wd", wd)
+    lrs = jnp.asarray(lrs, jnp.float32)
+    if lrs.ndim != 1 or not bool(jnp.all(lrs > 0)):
+        raise ValueError(f"`{call}`: lrs must be a 1-D array of learning rates > 0, got lrs = {lrs}.")
+    R = lrs.shape[0]
+    if {l.shape[0] for l in jax.tree_util.tree_leaves(params)} != {R}:
+        raise ValueError(f"`{call}`: params leaves need a leading run axis of length len(lrs) = {R}.")
+    keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.arange(R))
+    p, losses, msd = _sgd_runs(params, lrs, keys, data.x_train, data.y_train, jnp.float32(wd), B, n_steps,
+                               n_frames)
+    return {"params": p, "train_loss": np.asarray(losses, np.float64), "msd": np.asarray(msd, np.float64) / n_steps}
+
+
+@partial(jax.jit, static_argnames=("batch_size", "n_steps", "n_frames"))
+def _sgd_runs(params, lrs, keys, x, y, wd, batch_size, n_steps, n_frames):
+    N = x.shape[0]
+    per = n_steps // n_frames
+
+    def run(p0, lr, key):
+        def step(carry, t):
+            p, msd = carry
+            idx = jax.random.randint(jax.random.fold_in(key, t), (batch_size,), 0, N)
+            g = jax.grad(mlp.loss)(p, x[idx], y[idx], wd)
+            return (jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), msd + lr**2 * _sqnorm(g)), None
+
+        def block(carry, b):
+            carry, _ = jax.lax.scan(step, carry, b * per + jnp.arange(per))
+            return carry, mlp.loss(carry[0], x, y, wd)
+
+        (p, msd), losses = jax.lax.scan(block, (p0, jnp.zeros((), jnp.float32)), jnp.arange(n_frames))
+        return p, jnp.concatenate([mlp.loss(p0, x, y, wd)[None], losses]), msd
+
+    return jax.vmap(run)(params, lrs, keys)
+
+
+@jax.jit
+def _evaluate(params, xtr, ytr, xte, yte, wd):
+    return jax.vmap(lambda p: jnp.stack([
+        mlp.cross_entropy(p, xtr, ytr), mlp.cross_entropy(p, xte, yte),
+        mlp.accuracy(p, xtr, ytr), mlp.accuracy(p, xte, yte), mlp.loss(p, xtr, ytr, wd)]))(params)
+
+
+def evaluate(params, data: Digits, wd) -> dict:
+    """Final metrics per run (leaves ``[R, ...]``): train/test loss (CE, no wd) and accuracy, objective."""
+    m = np.asarray(_evaluate(params, *data, jnp.float32(wd)), np.float64)
+    return {"train_ce": m[:, 0], "test_ce": m[:, 1], "train_acc": m[:, 2], "test_acc": m[:, 3], "objective": m[:, 4]}
+
+
+@partial(jax.jit, static_argnames=("iters",))
+def _sharpness(params, keys, x, y, wd, iters):
+    def one(p, k):
+        return dg.hessian_max_eigenvalue(lambda q: mlp.loss(q, x, y, wd), p, key=k, iters=iters)
+
+    return jax.vmap(one)(params, keys)
+
+
+def sharpness(params, data: Digits, wd, *, key, iters: int = 30) -> np.ndarray:
+    """``λ_max`` of the full training objective for each run (leaves ``[R, ...]``), one compiled vmap."""
+    iters = v.positive_int("sharpness", "iters", iters)
+    R = jax.tree_util.tree_leaves(params)[0].shape[0]
+    return np.asarray(_sharpness(params, jax.random.split(key, R), data.x_train, data.y_train, jnp.float32(wd), iters),
+                      np.float64)
+
+
+def _lam_max(params, data, wd, *, key, iters):
+    """``λ_max`` at one parameter point (no run axis), through the cached :func:`sharpness` program."""
+    return float(sharpness(_stack(params, 1), data, wd, key=key, iters=iters)[0])
+
+
+@partial(jax.jit, static_argnames=("batch_size", "n_minibatches"))
+def _noise(params, key, x, y, wd, batch_size, n_minibatches):
+    pe = jax.vmap(jax.grad(mlp.example_loss), in_axes=(None, 0, None))(params, (x, y), wd)
+    idx = jax.random.randint(key, (n_minibatches, batch_size), 0, x.shape[0])
+    mb = jax.vmap(lambda i: jax.grad(mlp.loss)(params, x[i], y[i], wd))(idx)
+    return dg.gradient_variance(pe), dg.gradient_variance(mb), dg.seed_diffusion_from_gradients(mb)
+
+
+def noise_at(params, data: Digits, wd, *, key, batch_size, n_minibatches: int = 64) -> dict:
+    """Gradient noise at one parameter point (no run axis).
+
+    Returns ``sigma2`` (per-example ``tr Σ/d``, population ddof=0 over the training set,
+    the exact with-replacement value), ``var_minibatch`` (the per-coordinate variance of
+    ``n_minibatches`` sampled minibatch gradients, seed method 1's ``Var[g]``) and
+    ``seed_D`` (``Var[g]/2``).
+    """
+    n = data.x_train.shape[0]
+    s2, var_mb, seed_D = _noise(params, key, data.x_train, data.y_train, jnp.float32(wd), int(batch_size),
+                                int(n_minibatches))
+    return {"sigma2": float(s2) * (n - 1) / n, "var_minibatch": float(var_mb), "seed_D": float(seed_D)}
+
+
+def find_minimum(data: Digits, *, key, wd, sizes=(64, 64, 10), adam_steps=3000, gd_steps=2000, adam_lr=3e-3,
+                 iters=50):
+    """A minimum ``θ*`` of the regularised objective: Adam, then gradient descent at ``1/λ_max``.
+
+    Returns dict with ``params`` (one model), ``loss``, ``grad_norm``, ``lam_max``.
+    """
+    p = jax.tree_util.tree_map(lambda a: a[0], init_params(key, 1, sizes))
+    obj = lambda q: mlp.loss(q, data.x_train, data.y_train, wd)
+    opt = optax.adam(adam_lr)
+
+    @jax.jit
+    def adam(p):
+        def b(c, _):
+            p, s = c
+            g = jax.grad(obj)(p)
+            u, s = opt.update(g, s, p)
+            return (optax.apply_updates(p, u), s), None
+        return jax.lax.scan(b, (p, opt.init(p)), None, length=adam_steps)[0][0]
+
+    p = adam(p)
+    lam = _lam_max(p, data, wd, key=jax.random.fold_in(key, 1), iters=iters)
+
+    @jax.jit
+    def gd(p):
+        def b(p, _):
+            return jax.tree_util.tree_map(lambda a, g: a - g / lam, p, jax.grad(obj)(p)), None
+        return jax.lax.scan(b, p, None, length=gd_steps)[0]
+
+    p = gd(p)
+    return {"params": p, "loss": float(obj(p)), "grad_norm": float(jnp.sqrt(_sqnorm(jax.grad(obj)(p)))),
+            "lam_max": _lam_max(p, data, wd, key=jax.random.fold_in(key, 2), iters=iters)}
+
+
+# --------------------------------------------------------------------------- experiments
+
+
+def lr_comparison(data: Digits, *, key, grid, batch_size, n_steps, n_seeds, wd, sizes=(64, 64, 10),
+                  iters=30, n_minibatches=64):
+    """The seed's ``α_opt = 2D/λ_max``, the stability limit ``2/λ_max`` and a learning-rate grid.
+
+    ``λ_max`` (power iteration) and ``D = Var[g_B]/2`` (seed method 1, ``n_minibatches``
+    minibatch gradients) are measured at the initialisation of seed 0, as the seed's
+    procedure prescribes (before training). All learning rates train ``n_seeds``
+    initialisations for ``n_steps`` steps.
+
+    Returns dict: ``lrs [L]`` (grid, then α_seed, then α_stab), ``kind [L]``, metrics
+    ``[L, n_seeds]`` (NaN where a run diverged), ``lam_max0``, noise at init, and the cost
+    in per-example gradient evaluations of the formula and of the grid.
+    """
+    grid = np.asarray(grid, float)
+    k_init, k_run, k_lam, k_mb = jax.random.split(key, 4)
+    P0 = init_params(k_init, n_seeds, sizes)
+    p0 = jax.tree_util.tree_map(lambda a: a[0], P0)
+    lam0 = _lam_max(p0, data, wd, key=k_lam, iters=iters)
+    noise = noise_at(p0, data, wd, key=k_mb, batch_size=batch_size, n_minibatches=n_minibatches)
+    a_seed = dg.seed_optimal_lr(noise["seed_D"], lam0)
+    a_stab = dg.stability_limit_lr(lam0)
+    lrs = np.concatenate([grid, [a_seed, a_stab]])
+    kind = ["grid"] * grid.size + ["seed 2D/λ_max", "2/λ_max"]
+    L = lrs.size
+    P = jax.tree_util.tree_map(lambda a: jnp.tile(a, (L,) + (1,) * (a.ndim - 1)), P0)  # [L·S, ...], lr-major
+    lr_runs = np.repeat(lrs, n_seeds)
+    out = train_sgd(P, lr_runs, k_run, data, wd=wd, batch_size=batch_size, n_steps=n_steps)
+    m = evaluate(out["params"], data, wd)
+    finite = np.isfinite(m["objective"]) & np.all(np.isfinite(out["train_loss"]), axis=1)
+    res = {k: np.where(finite, val, np.nan).reshape(L, n_seeds) for k, val in m.items()}
+    N = data.x_train.shape[0]
+    cost_formula = iters * 2 * N + N + n_minibatches * batch_size  # HVP ≈ 2 gradients; per-example grads
+    cost_grid = grid.size * n_seeds * n_steps * batch_size
+    return {"lrs": lrs, "kind": kind, "lam_max0": lam0, **noise, "alpha_seed": a_seed, "alpha_stab": a_stab,
+            "diverged": (~finite).reshape(L, n_seeds), "curves": out["train_loss"].reshape(L, n_seeds, -1),
+            "cost_formula": cost_formula, "cost_grid": cost_grid, **res}
+
+
+def batch_scaling(data: Digits, theta, *, key, base_lr, base_batch, batches, sde_time, n_chains, wd, n_frames=20):
+    """Stationary fluctuations of SGD around a minimum ``θ*`` under two lr–batch rules.
+
+    For each rule (``"sqrt"``: α ∝ √B, the seed's; ``"linear"``: α ∝ B, Goyal et al. 2017)
+    and batch size, ``n_chains`` chains start at ``θ*`` and run for the same SDE time
+    ``sde_time = α·steps``. Measured: the excess objective averaged over the second half
+    of the frames (and its s.e. over chains), and the per-step squared displacement per
+    coordinate ``msd/d``. Predictions: the seed's ``D_eff = α²σ²/B`` (per-step variance)
+    and the continuum ``D = ασ²/(2B)`` whose stationary excess loss is ``α·d·σ²/(4B)``.
+    """
+    obj = lambda q: mlp.loss(q, data.x_train, data.y_train, wd)
+    L0 = float(obj(theta))
+    d = n_params(theta)
+    sigma2 = noise_at(theta, data, wd, key=key, batch_size=base_batch)["sigma2"]
+    rows = []
+    for rule in ("sqrt", "linear"):
+        for i, B in enumerate(batches):
+            r = B / base_batch
+            lr = base_lr * (math.sqrt(r) if rule == "sqrt" else r)
+            steps = max(n_frames, int(round(sde_time / lr / n_frames)) * n_frames)
+            out = train_sgd(_stack(theta, n_chains), np.full(n_chains, lr), jax.random.fold_in(key, 100 * i + len(rule)),
+                            data, wd=wd, batch_size=B, n_steps=steps, n_frames=n_frames)
+            ex = out["train_loss"] - L0
+            late = ex[:, n_frames // 2 + 1:].mean(1)
+            rows.append({"rule": rule, "B": B, "lr": lr, "steps": steps, "excess": float(late.mean()),
+                         "excess_se": float(late.std(ddof=1) / math.sqrt(n_chains)),
+                         "msd_per_coord": float(out["msd"].mean() / d),
+                         "seed_D_eff": dg.seed_effective_diffusion(lr, sigma2, B),
+                         "sgd_D": dg.sgd_diffusion(lr, sigma2, B),
+                         "excess_pred": dg.sgd_diffusion(lr, sigma2, B) * d / 2,
+                         "curve": ex.mean(0), "t": np.arange(n_frames + 1) * (steps // n_frames) * lr})
+    return {"rows": rows, "sigma2": sigma2, "d": d, "L0": L0}
+
+
+def batch_size_effects(data: Digits, *, key, lr, batches, n_steps, n_seeds, wd, sizes=(64, 64, 10), iters=30):
+    """Train the same ``n_seeds`` initialisations at one learning rate for each batch size.
+
+    Returns per batch size (arrays ``[len(batches), n_seeds]``): final ``lam_max``
+    (sharpness of the training objective), train/test cross-entropy and accuracy.
+    """
+    k_init, k_run, k_lam = jax.random.split(key, 3)
+    P0 = init_params(k_init, n_seeds, sizes)
+    out = {k: [] for k in ("lam_max", "train_ce", "test_ce", "train_acc", "test_acc")}
+    for B in batches:
+        r = train_sgd(P0, np.full(n_seeds, lr), k_run, data, wd=wd, batch_size=int(B), n_steps=n_steps)
+        m = evaluate(r["params"], data, wd)
+        for k in ("train_ce", "test_ce", "train_acc", "test_acc"):
+            out[k].append(m[k])
+        out["lam_max"].append(sharpness(r["params"], data, wd, key=k_lam, iters=iters))
+    return {"batches": np.asarray(batches), **{k: np.asarray(val) for k, val in out.items()},
+            "stability": 2.0 / lr}
+
+
+@partial(jax.jit, static_argnames=("lr", "schedule", "batch_size", "n_steps", "every", "n_frames"))
+def _scheduled(params, keys, x, y, wd, lr, schedule, batch_size, n_steps, every, n_frames):
+    N = x.shape[0]
+    if schedule.startswith("consolidation"):
+        opt = dg.consolidation_lr_rule(lr, every=every)
+    elif schedule == "cosine":
+        opt = optax.sgd(optax.cosine_decay_schedule(lr, n_steps))
+    else:
+        opt = optax.sgd(lr)
+    per = n_steps // n_frames
+
+    def minibatch(p, key, t):
+        idx = jax.random.randint(jax.random.fold_in(key, t), (batch_size,), 0, N)
+        pe = jax.vmap(jax.grad(mlp.example_loss), in_axes=(None, 0, None))(p, (x[idx], y[idx]), wd)
+        # seed method 1 on this minibatch: D = Var[g_B]/2 = σ²_B/(2B)
+        return jax.tree_util.tree_map(lambda a: a.mean(0), pe), dg.gradient_variance(pe) / (2 * batch_size)
+
+    def run(p, key):
+        D0 = minibatch(p, key, 0)[1]
+
+        def step(c, t):
+            p, s = c
+            g, D = minibatch(p, key, t)
+            D = D0 if schedule == "consolidation_fixed" else D
+            u, s = opt.update(g, s, p, D=D)
+            lr_t = s.lr if schedule.startswith("consolidation") else jnp.float32(0)
+            C = dg.consolidation_ratio(g, D)
+            return (optax.apply_updates(p, u), s), (lr_t, C)
+
+        def block(c, b):
+            c, (lr_t, C) = jax.lax.scan(step, c, b * per + jnp.arange(per))
+            return c, (mlp.loss(c[0], x, y, wd), lr_t[-1], jnp.median(C))
+
+        (p, _), (loss, lr_t, C) = jax.lax.scan(block, (p, opt.init(p)), jnp.arange(n_frames))
+        return p, loss, lr_t, C
+
+    return jax.vmap(run)(params, keys)
+
+
+def adaptive_lr_comparison(data: Digits, *, key, lr, batch_size, n_steps, n_seeds, wd, every=100,
+                           sizes=(64, 64, 10), n_frames=30):
+    """Constant lr, cosine decay and the seed's C-threshold rule from the same initialisations.
+
+    The rule's ``D`` comes from seed method 1 on a minibatch (``Var[g_B]/2`` with
+    ``Var[g_B] = σ²_B/B`` from per-example gradients) and is passed as the ``D=`` extra
+    argument of :func:`shld_jax.diagnostics.consolidation_lr_rule`: re-estimated at every
+    step (``"consolidation"``) or once, on the first minibatch (``"consolidation_fixed"``).
+    The rule acts every ``every`` steps. Returns final metrics ``[n_seeds]`` per schedule,
+    loss curves ``[n_seeds, n_frames]``, and the rule's lr and median-C traces.
+    """
+    k_init, k_run = jax.random.split(key)
+    P0 = init_params(k_init, n_seeds, sizes)
+    keys = jax.random.split(k_run, n_seeds)
+    out = {}
+    for sched in ("constant", "cosine", "consolidation", "consolidation_fixed"):
+        p, loss, lr_t, C = _scheduled(P0, keys, data.x_train, data.y_train, jnp.float32(wd), float(lr), sched,
+                                      int(batch_size), int(n_steps), int(every), int(n_frames))
+        m = evaluate(p, data, wd)
+        out[sched] = {**m, "curve": np.asarray(loss, np.float64), "lr": np.asarray(lr_t, np.float64),
+                      "C": np.asarray(C, np.float64)}
+    out["steps"] = (np.arange(n_frames) + 1) * (n_steps // n_frames)
+    return out
+
+
+def d_estimators_same_run(data: Digits, theta, *, key, lr, batch_size, n_steps, wd, n_minibatches=64):
+    """Every D estimator on ONE SGD run of ``n_steps`` steps started at the minimum ``θ*``.
+
+    Stores the trajectory ``[n_steps + 1, d]`` and the full-batch gradient at every
+    state. Returns the seed's method 1 (``Var[g_B]/2``) and method 2 (``Var[θ]/T``, ``T`` in
+    steps as the seed writes), the seed's ``D_eff = α²σ²/B``, the continuum ``ασ²/(2B)``,
+    the increment estimator with and without the drift, and the virial estimator.
+    """
+    flat0, unravel = ravel_pytree(theta)
+    x, y = data.x_train, data.y_train
+    N = x.shape[0]
+
+    @jax.jit
+    def run(f0):
+        def step(f, t):
+            p = unravel(f)
+            idx = jax.random.randint(jax.random.fold_in(key, t), (batch_size,), 0, N)
+            g = ravel_pytree(jax.grad(mlp.loss)(p, x[idx], y[idx], wd))[0]
+            G = ravel_pytree(jax.grad(mlp.loss)(p, x, y, wd))[0]
+            return f - lr * g, (f, G)
+
+        fT, (traj, grads) = jax.lax.scan(step, f0, jnp.arange(n_steps))
+        GT = ravel_pytree(jax.grad(mlp.loss)(unravel(fT), x, y, wd))[0]
+        return jnp.concatenate([traj, fT[None]]), jnp.concatenate([grads, GT[None]])
+
+    traj, grads = run(flat0)
+    nz = noise_at(theta, data, wd, key=jax.random.fold_in(key, 7), batch_size=batch_size,
+                  n_minibatches=n_minibatches)
+    return {
+        "seed_method1": nz["seed_D"],
+        "seed_method2": float(dg.seed_diffusion_from_trajectory(traj, dt=1.0)),
+        "seed_D_eff": dg.seed_effective_diffusion(lr, nz["sigma2"], batch_size),
+        "sgd_D": dg.sgd_diffusion(lr, nz["sigma2"], batch_size),
+        "increments": float(dg.diffusion_from_trajectory(traj, dt=lr)),
+        "increments_drift": float(dg.diffusion_from_trajectory(traj, dt=lr, drift=grads)),
+        "virial": float(dg.diffusion_virial(traj[n_steps // 2:], grads[n_steps // 2:])),
+        "sigma2": nz["sigma2"], "lr": lr, "batch_size": batch_size, "n_steps": n_steps,
+    }

@@ -1,0 +1,247 @@
+"""Adaptive stochastic-resonance (SR) noise injection (seed 000, "epsilon-cli").
+
+A scalar gain ``g ∈ [g_min, g_max]`` scales Gaussian noise added to a signal path
+(activations, parameter updates)::
+
+    x' = x + g·ε,        ε ~ N(0, I)
+
+and is adapted from the progress of a training metric (seed 000, gain law)::
+
+    improvement < stagnation_threshold:  g ← min(g·gain_growth, g_max)   # stagnating
+    otherwise:                           g ← max(g·gain_decay,  g_min)   # progressing
+
+Definitions the seed leaves open, fixed here:
+
+* improvement = ``previous − current`` for a loss (``maximize=False``), ``current −
+  previous`` for a score (``maximize=True``); with ``relative=True`` it is divided by
+  ``|previous|`` (a reading under which the seed's printed example is self-consistent,
+  see notebook 06).
+* The first metric has no predecessor: it is recorded and the gain is left unchanged.
+* A NaN/inf metric leaves the gain *and* the recorded previous metric unchanged (the
+  next finite metric is compared with the last finite one); the step count still advances.
+
+Three layers, optax/jax-md style:
+
+* functional core: :func:`init`, :func:`step`, :func:`inject` on a :class:`ResonanceState`
+  (jit/vmap-able; the config is a hashable static value);
+* :class:`StochasticResonanceInjector`: the seed's stateful API
+  (``injector.step(metric) -> gain``, ``injector.inject_noise(x, rng)``);
+* :func:`stochastic_resonance_noise`: an ``optax.GradientTransformationExtraArgs`` adding
+  adaptive-gain noise to the updates, driven by ``value=loss``.
+
+References:
+    Benzi, Sutera & Vulpiani (1981). The mechanism of stochastic resonance. J. Phys. A 14, L453.
+    Gammaitoni, Hänggi, Jung & Marchesoni (1998). Stochastic resonance. Rev. Mod. Phys. 70, 223.
+    Neelakantan et al. (2015). Adding gradient noise improves learning for very deep
+    networks. arXiv:1511.06807 (the annealed baseline, ``optax.add_noise``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from shld_jax import _validate as v
+
+
+@dataclasses.dataclass(frozen=True)
+class StochasticResonanceConfig:
+    """Hyperparameters of the gain law (seed 000 defaults); frozen, so usable as a static jit arg."""
+
+    base_gain: float = 0.02
+    min_gain: float = 0.005
+    max_gain: float = 0.30
+    stagnation_threshold: float = 1e-3
+    gain_growth: float = 1.15
+    gain_decay: float = 0.96
+    maximize: bool = False
+    relative: bool = False
+
+    def __post_init__(self):
+        c = "StochasticResonanceConfig"
+        for name in ("base_gain", "min_gain", "max_gain", "gain_growth"):
+            v.positive(c, name, getattr(self, name))
+        v.non_negative(c, "stagnation_threshold", self.stagnation_threshold)
+        v.in_range(c, "gain_decay", self.gain_decay, 0.0, 1.0, closed="()")
+        if not self.min_gain <= self.base_gain <= self.max_gain:
+            raise ValueError(
+                f"`{c}`: gains must satisfy 0 < min_gain <= base_gain <= max_gain, got "
+                f"min_gain = {self.min_gain}, base_gain = {self.base_gain}, max_gain = {self.max_gain}."
+            )
+        if not self.gain_growth > 1.0:
+            raise ValueError(f"`{c}`: gain_growth must be > 1, got gain_growth = {self.gain_growth}.")
+        for name in ("maximize", "relative"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise ValueError(f"`{c}`: {name} must be a bool, got {name} = {getattr(self, name)!r}.")
+
+
+DEFAULT_CONFIG = StochasticResonanceConfig()
+
+
+class ResonanceState(NamedTuple):
+    """Current gain, last finite metric (NaN before the first), number of ``step`` calls."""
+
+    gain: jax.Array
+    prev_metric: jax.Array
+    count: jax.Array
+
+
+def init(config: StochasticResonanceConfig = DEFAULT_CONFIG) -> ResonanceState:
+    """State at ``g = base_gain`` with no metric seen yet."""
+    return ResonanceState(
+        gain=jnp.asarray(config.base_gain, jnp.float32),
+        prev_metric=jnp.asarray(jnp.nan, jnp.float32),
+        count=jnp.zeros([], jnp.int32),
+    )
+
+
+def improvement(prev, metric, config: StochasticResonanceConfig = DEFAULT_CONFIG):
+    """``prev − metric`` (or ``metric − prev`` if ``maximize``), divided by ``|prev|`` if ``relative``."""
+    d = metric - prev if config.maximize else prev - metric
+    if config.relative:
+        d = d / jnp.abs(prev)
+    return d
+
+
+def step(state: ResonanceState, metric, config: StochasticResonanceConfig = DEFAULT_CONFIG
+         ) -> ResonanceState:
+    """Apply the gain law to one scalar ``metric``; jit-able (``config`` static).
+
+    ``g ← min(g·growth, g_max)`` if improvement < threshold, else ``max(g·decay, g_min)``;
+    unchanged on the first call and on a non-finite metric (or a non-finite
+    relative improvement, e.g. ``prev = 0`` with ``relative=True``).
+    """
+    metric = jnp.asarray(metric, jnp.float32)
+    ok = jnp.isfinite(metric)
+    imp = improvement(state.prev_metric, metric, config)
+    update = ok & jnp.isfinite(imp)  # False on the first call: prev is NaN
+    grown = jnp.minimum(state.gain * jnp.float32(config.gain_growth), jnp.float32(config.max_gain))
+    decayed = jnp.maximum(state.gain * jnp.float32(config.gain_decay), jnp.float32(config.min_gain))
+    new = jnp.where(imp < jnp.float32(config.stagnation_threshold), grown, decayed)
+    return ResonanceState(
+        gain=jnp.where(update, new, state.gain),
+        prev_metric=jnp.where(ok, metric, state.prev_metric),
+        count=state.count + 1,
+    )
+
+
+def _normal_like(key, tree):
+    leaves, treedef = jax.tree_util.tree_flatten(tree)
+    keys = jax.random.split(key, max(len(leaves), 1))
+    noise = [jax.random.normal(k, jnp.shape(x), jnp.result_type(x)) for k, x in zip(keys, leaves)]
+    return jax.tree_util.tree_unflatten(treedef, noise)
+
+
+def inject(state: ResonanceState, x, key):
+    """``x + g·ε`` leaf-wise for a pytree ``x`` of float arrays (one key split per leaf)."""
+    eps = _normal_like(key, x)
+    return jax.tree_util.tree_map(lambda a, e: a + state.gain.astype(e.dtype) * e, x, eps)
+
+
+_step_jit = jax.jit(step, static_argnames="config")
+_inject_jit = jax.jit(inject)
+
+
+class StochasticResonanceInjector:
+    """The seed's stateful API over the functional core.
+
+    >>> injector = StochasticResonanceInjector(StochasticResonanceConfig())
+    >>> gain = injector.step(1.0)             # first metric: gain stays at base_gain
+    >>> noisy = injector.inject_noise(np.zeros(3), np.random.default_rng(0))
+    """
+
+    def __init__(self, config: StochasticResonanceConfig | None = None):
+        if config is not None and not isinstance(config, StochasticResonanceConfig):
+            raise ValueError(
+                f"`StochasticResonanceInjector`: config must be a StochasticResonanceConfig, "
+                f"got config = {config!r}."
+            )
+        self.config = DEFAULT_CONFIG if config is None else config
+        self.state = init(self.config)
+
+    @property
+    def gain(self) -> float:
+        return float(self.state.gain)
+
+    def reset(self) -> None:
+        self.state = init(self.config)
+
+    def step(self, metric) -> float:
+        """Feed one metric value; return the updated gain."""
+        self.state = _step_jit(self.state, metric, config=self.config)
+        return self.gain
+
+    def inject_noise(self, activations: Any, rng):
+        """``activations + g·ε``; ``rng`` is a ``numpy.random.Generator`` (numpy out) or a JAX key."""
+        if isinstance(rng, np.random.Generator):
+            g = self.gain
+
+            def add(a):
+                a = np.asarray(a)
+                dt = a.dtype if np.issubdtype(a.dtype, np.floating) else np.float64
+                return (a + g * rng.standard_normal(a.shape)).astype(dt)
+
+            return jax.tree_util.tree_map(add, activations)
+        if isinstance(rng, jax.Array):
+            return _inject_jit(self.state, activations, rng)
+        raise ValueError(
+            "`StochasticResonanceInjector.inject_noise`: rng must be a numpy.random.Generator or "
+            f"a JAX PRNG key, got rng = {rng!r}."
+        )
+
+
+class StochasticResonanceNoiseState(NamedTuple):
+    """Gain-law state and the PRNG key (split on every update)."""
+
+    resonance: ResonanceState
+    rng_key: jax.Array
+
+
+def _canonical_key(key):
+    if isinstance(key, (int, np.integer)):
+        return jax.random.key(int(key))
+    return key
+
+
+def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, *, key
+                               ) -> optax.GradientTransformationExtraArgs:
+    """Add ``g·ε`` to the updates, with ``g`` adapted by the seed's gain law from ``value``.
+
+    Put it after ``optax.sgd`` to perturb the parameters directly (the seed's
+    ``x' = x + g·ε`` on the iterate) or before to perturb gradients.
+
+    Args:
+        config: gain-law hyperparameters (default: the seed's).
+        key: PRNG key or int seed.
+
+    Returns:
+        ``optax.GradientTransformationExtraArgs`` whose ``update`` takes ``value=loss``.
+
+    Example::
+
+        opt = optax.chain(optax.sgd(0.1), stochastic_resonance_noise(key=jax.random.key(0)))
+        updates, state = opt.update(grads, state, params, value=loss)
+    """
+    config = DEFAULT_CONFIG if config is None else config
+    if not isinstance(config, StochasticResonanceConfig):
+        raise ValueError(
+            f"`stochastic_resonance_noise`: config must be a StochasticResonanceConfig, got "
+            f"config = {config!r}."
+        )
+
+    def init_fn(params):
+        del params
+        return StochasticResonanceNoiseState(init(config), _canonical_key(key))
+
+    def update_fn(updates, state, params=None, *, value, **extra_args):
+        del params, extra_args
+        res = step(state.resonance, value, config)
+        rng_key, sample_key = jax.random.split(state.rng_key)
+        return inject(res, updates, sample_key), StochasticResonanceNoiseState(res, rng_key)
+
+    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
