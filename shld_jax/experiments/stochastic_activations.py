@@ -227,8 +227,8 @@ def diversity_table(stoch_params, silu_params, ref_params, rc: RunConfig, vocab:
 
 
 def tree_index(tree, i):
-    """Seed ``i`` of a seed-stacked pytree."""
-    return jax.tree_util.tree_map(lambda a: a[i], tree)
+    """Seed ``i`` of a seed-stacked pytree, as JAX arrays (cached results come back as numpy)."""
+    return jax.tree_util.tree_map(lambda a: jnp.asarray(a[i]), tree)
 
 
 def paired_difference(a, b):
