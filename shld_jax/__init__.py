@@ -30,6 +30,11 @@ if (
         _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
     ).strip()
 
+from shld_jax.ars import (  # noqa: E402
+    ARSState as ARSState,
+    ars as ars,
+    update_regulariser as update_regulariser,
+)
 from shld_jax.activations import (  # noqa: E402
     StochA as StochA,
     stochastic_activation as stochastic_activation,
