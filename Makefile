@@ -13,7 +13,11 @@ export PYTHONHASHSEED := 0
 QUICK := build/quick
 NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p shld_jax._nbval_plugin --nbval-cell-timeout=900
 
-.PHONY: figures test reproduce lab bench clean venv site site-test clean-cache
+# JAX's persistent compilation cache, shared by the processes of one run (programs that a test
+# and a notebook both compile are built once).
+export JAX_COMPILATION_CACHE_DIR ?= $(abspath build/jax-cache)
+
+.PHONY: test-unit test-notebooks figures test reproduce lab bench clean venv site site-test clean-cache
 
 venv: $(STAMP)
 
@@ -27,9 +31,17 @@ $(STAMP): pyproject.toml requirements.lock
 figures: $(STAMP)
 	$(if $(FRESH),SHLD_FRESH=1 )$(PY) -m shld_jax._pipeline figures $(NB)
 
+# Unit/property tests and the quick-mode notebook checks run as two parallel pytest
+# processes (one per core); --output-sync keeps each one's report in one piece.
 test: $(STAMP)
 	rm -rf $(QUICK) && $(PY) -m shld_jax._pipeline quick $(QUICK) $(NB) >/dev/null
-	SHLD_FIG_DIR=$(abspath $(QUICK))/figures SHLD_QUICK=1 $(PY) -m pytest -q tests $(QUICK)/*.ipynb $(NBVAL)
+	@$(MAKE) --no-print-directory -j2 --output-sync=target test-unit test-notebooks
+
+test-unit: $(STAMP)
+	SHLD_QUICK=1 $(PY) -m pytest -q -p no:cacheprovider tests
+
+test-notebooks: $(STAMP)
+	SHLD_FIG_DIR=$(abspath $(QUICK))/figures SHLD_QUICK=1 $(PY) -m pytest -q -p no:cacheprovider $(QUICK)/*.ipynb $(NBVAL)
 
 # Full-mode re-execution of the committed notebooks under nbval: the headline cells
 # marked NBVAL_CHECK_OUTPUT must reproduce the committed outputs.

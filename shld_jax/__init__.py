@@ -9,7 +9,7 @@ Public API (private modules are re-exported here, diffrax/equinox style):
 * Diagnostics (seed 002): :func:`consolidation_ratio`, diffusion estimators, :func:`hessian_max_eigenvalue`,
   :func:`seed_optimal_lr`, :func:`consolidation_lr_rule` (optax).
 * Seed 000: :class:`StochasticResonanceConfig`, :func:`stochastic_resonance_noise` (optax),
-  :class:`StochasticResonanceInjector`. Seed 001: :func:`ars` (optax). Seed 003: :class:`StochA`.
+  :class:`StochasticResonanceInjector`. Seed 001: ``shld_jax.ars.ars`` (optax). Seed 003: :class:`StochA`.
 * Claims ledger: :mod:`shld_jax.claims`.
 """
 
@@ -30,11 +30,9 @@ if (
         _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
     ).strip()
 
-from shld_jax.ars import (  # noqa: E402
-    ARSState as ARSState,
-    ars as ars,
-    update_regulariser as update_regulariser,
-)
+# `ars` itself stays in its module (`from shld_jax.ars import ars`): re-exporting the function
+# here would shadow the submodule `shld_jax.ars`.
+from shld_jax.ars import ARSState as ARSState, update_regulariser as update_regulariser  # noqa: E402
 from shld_jax.activations import (  # noqa: E402
     StochA as StochA,
     stochastic_activation as stochastic_activation,
