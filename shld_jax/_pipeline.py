@@ -60,6 +60,11 @@ def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
                     continue  # progress bars, XLA/JAX warnings: volatile by nature
                 if "application/vnd.jupyter.widget-view+json" in o.get("data", {}):
                     continue
+                if (outs and o.get("output_type") == "stream" and outs[-1].get("output_type") == "stream"
+                        and outs[-1].get("name") == o.get("name")):
+                    # how a stream is chunked depends on timing; merged, re-runs give no diff
+                    outs[-1]["text"] = outs[-1]["text"] + o["text"]
+                    continue
                 outs.append(o)
             cell.outputs = outs
     nb.nbformat_minor = max(nb.get("nbformat_minor", 4), 4)

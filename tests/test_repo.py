@@ -70,12 +70,13 @@ def test_strip_removes_volatile_metadata_and_progress_output():
     c.outputs = [
         nbformat.v4.new_output("stream", name="stderr", text="100%|██| 3/3 [00:01<00:00]"),
         nbformat.v4.new_output("stream", name="stdout", text="kept"),
+        nbformat.v4.new_output("stream", name="stdout", text=" and merged"),
         nbformat.v4.new_output("display_data", data={"application/vnd.jupyter.widget-view+json": {"model_id": "x"}}),
     ]
     s = _pipeline.strip(nb)
     assert "papermill" not in s.metadata
     assert s.cells[0].metadata == {}
-    assert [o.get("text") for o in s.cells[0].outputs] == ["kept"]
+    assert [o.get("text") for o in s.cells[0].outputs] == ["kept and merged"]
 
 
 def test_quick_copy_injects_parameters_after_the_parameters_cell(tmp_path, monkeypatch):
