@@ -135,7 +135,7 @@ def claims_table(rows: list[dict]) -> str:
     if not rows:
         return '<p class="muted">No ledger rows yet.</p>'
     e = html.escape
-    out = ["<table><thead><tr><th>id</th><th>claim</th><th>verdict</th><th>measured</th>"
+    out = ['<table class="verdicts"><thead><tr><th>id</th><th>claim</th><th>verdict</th><th>measured</th>'
            "<th>unit</th></tr></thead><tbody>"]
     for r in rows:
         out.append(f"<tr><td>{e(r.get('id', ''))}</td><td>{e(r.get('claim', ''))}</td>"

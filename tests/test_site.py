@@ -64,7 +64,8 @@ def test_index_lists_every_notebook_and_verdict(site):
         assert card.h2.a["href"] == f"{p.stem}.html"
         assert card.h2.get_text(strip=True) == (title or p.stem)
         assert question.strip() and card.p is not None
-        trs = card.tbody("tr") if card.tbody else []
+        table = card.find("table", class_="verdicts")
+        trs = table.tbody("tr") if table is not None else []
         listed = [[td.get_text(strip=True) for td in tr("td")[:3]] for tr in trs]
         rows = _site.load_claims(FIGURES, p.stem[:2])
         assert listed == [[r["id"], r["claim"], r["verdict"]] for r in rows]
