@@ -23,7 +23,7 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(PY) -m ipykernel install --sys-prefix --name shld-jax --display-name "shld-jax (.venv)" >/dev/null
 	@touch $@
 
@@ -67,7 +67,6 @@ site-test: $(STAMP)
 	$(PY) -m pytest -q -rs tests/test_site.py
 
 bench: $(STAMP)
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	$(PY) benchmarks/run.py
 
 clean:
