@@ -94,6 +94,13 @@ def _per_particle(D, leaf):
     return D.reshape(D.shape + (1,) * (leaf.ndim - D.ndim))
 
 
+def _em_update(x, f, eps, D, dt):
+    """One Euler–Maruyama step ``x − f·dt + sqrt(2·D·dt)·ε`` over pytrees; ``D`` scalar or ``[n]``."""
+    return jax.tree_util.tree_map(
+        lambda xi, fi, ei: xi - fi * dt + jnp.sqrt(2.0 * _per_particle(D, xi) * dt) * ei, x, f, eps
+    )
+
+
 def overdamped_langevin(grad_fn: Callable, *, dt: float, D: float):
     """Euler–Maruyama simulator for ``dx = −∇U dt + sqrt(2D) dW`` as ``(init_fn, step_fn)``.
 
@@ -117,11 +124,7 @@ def overdamped_langevin(grad_fn: Callable, *, dt: float, D: float):
     def step_fn(state, D=None):
         Dt = D0 if D is None else D
         x = state.position
-        eps = _noise(state.key, state.step, x)
-        f = g(x)
-        x = jax.tree_util.tree_map(
-            lambda xi, fi, ei: xi - fi * dt + jnp.sqrt(2.0 * _per_particle(Dt, xi) * dt) * ei, x, f, eps
-        )
+        x = _em_update(x, g(x), _noise(state.key, state.step, x), Dt, dt)
         return LangevinState(x, state.step + 1, state.key)
 
     return init_fn, step_fn
@@ -153,9 +156,9 @@ def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost):
     def one(carry, _):
         x, t, fpt, bad, remaining, boosted = carry
         Dt = jnp.full((n,), D, jnp.float32)
+        f = gvm(x)  # the drift, and with a boost also the gradient in C
         if boost is not None:
-            gx = gvm(x)
-            sq = sum(jnp.sum(l.reshape(n, -1) ** 2, axis=1) for l in jax.tree_util.tree_leaves(gx))
+            sq = sum(jnp.sum(l.reshape(n, -1) ** 2, axis=1) for l in jax.tree_util.tree_leaves(f))
             C = sq / (D * d)
             start = (C < boost.threshold) & (remaining == 0) & (t >= boost.warmup)
             remaining = jnp.where(start, boost.duration, remaining)
@@ -163,11 +166,7 @@ def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost):
             Dt = jnp.where(on, D * boost.factor, D)
             boosted = boosted + on.astype(jnp.int32)
             remaining = jnp.maximum(remaining - 1, 0)
-        eps = _noise(key, t, x)
-        f = gvm(x)
-        x = jax.tree_util.tree_map(
-            lambda xi, fi, ei: xi - fi * dt + jnp.sqrt(2.0 * _per_particle(Dt, xi) * dt) * ei, x, f, eps
-        )
+        x = _em_update(x, f, _noise(key, t, x), Dt, dt)
         t = t + 1
         bad = jnp.where((bad == NEVER) & ~_finite(x), t, bad)
         if target_fn is not None:
