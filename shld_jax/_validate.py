@@ -47,3 +47,31 @@ def in_range(call: str, name: str, value: Any, lo: float, hi: float, *, closed: 
             f"`{call}`: {name} must lie in {closed[0]}{lo}, {hi}{closed[1]}, got {name} = {value!r}."
         )
     return v
+
+
+def stacked_leaves(call: str, name: str, tree, *, axis: str = "leading axis", min_len: int = 1,
+                   check_axis: bool = True) -> list:
+    """Leaves of ``tree`` as arrays, non-empty, sharing a leading axis of length ``>= min_len``.
+
+    ``axis`` names the leading axis in messages (e.g. "leading particle axis [n, ...]");
+    with ``check_axis=False`` only non-emptiness is checked.
+    """
+    import jax
+    import jax.numpy as jnp
+
+    leaves = [jnp.asarray(l) for l in jax.tree_util.tree_leaves(tree)]
+    if not leaves:
+        raise ValueError(f"`{call}`: {name} must hold at least one array, got an empty pytree.")
+    if not check_axis:
+        return leaves
+    shapes = [l.shape for l in leaves]
+    if any(l.ndim == 0 for l in leaves):
+        raise ValueError(f"`{call}`: every leaf of {name} needs a {axis}, got shapes {shapes}.")
+    ns = {l.shape[0] for l in leaves}
+    if len(ns) != 1:
+        raise ValueError(f"`{call}`: all leaves of {name} must share the leading axis, got shapes {shapes}.")
+    if ns.pop() < min_len:
+        raise ValueError(
+            f"`{call}`: {name} needs at least {min_len} entries along its leading axis, got shapes {shapes}."
+        )
+    return leaves

@@ -32,28 +32,9 @@ from shld_jax import _validate as v
 
 
 def _leaves(call: str, name: str, tree, *, min_len: int = 1) -> list:
-    """Non-empty list of floating leaves sharing a leading axis of length ``>= min_len``."""
-    leaves = [jnp.asarray(l) for l in jax.tree_util.tree_leaves(tree)]
-    if not leaves:
-        raise ValueError(f"`{call}`: {name} must hold at least one array, got an empty pytree.")
-    if min_len > 1:
-        if any(l.ndim == 0 for l in leaves):
-            raise ValueError(
-                f"`{call}`: every leaf of {name} needs a leading sample/time axis, "
-                f"got shapes {[l.shape for l in leaves]}."
-            )
-        ns = {l.shape[0] for l in leaves}
-        if len(ns) != 1:
-            raise ValueError(
-                f"`{call}`: all leaves of {name} must share the leading axis, got shapes "
-                f"{[l.shape for l in leaves]}."
-            )
-        if ns.pop() < min_len:
-            raise ValueError(
-                f"`{call}`: {name} needs at least {min_len} entries along its leading axis, "
-                f"got shapes {[l.shape for l in leaves]}."
-            )
-    return leaves
+    """Non-empty list of leaves sharing a leading axis of length ``>= min_len`` (checked when > 1)."""
+    return v.stacked_leaves(call, name, tree, axis="leading sample/time axis", min_len=min_len,
+                            check_axis=min_len > 1)
 
 
 def _flat(leaves) -> jax.Array:

@@ -203,20 +203,7 @@ def _check_inputs(call, x0, dt, D, n_steps, save_every, boost):
                 f"`{call}`: n_steps must be a multiple of save_every, got n_steps = {n_steps}, "
                 f"save_every = {save_every}."
             )
-    leaves = jax.tree_util.tree_leaves(x0)
-    if not leaves:
-        raise ValueError(f"`{call}`: x0 must hold at least one array, got x0 = {x0!r}.")
-    leaves = [jnp.asarray(l) for l in leaves]
-    if any(l.ndim == 0 for l in leaves):
-        raise ValueError(
-            f"`{call}`: every leaf of x0 needs a leading particle axis [n, ...], "
-            f"got shapes {[l.shape for l in leaves]}."
-        )
-    ns = {l.shape[0] for l in leaves}
-    if len(ns) != 1:
-        raise ValueError(
-            f"`{call}`: all leaves of x0 must share the particle axis, got shapes {[l.shape for l in leaves]}."
-        )
+    leaves = v.stacked_leaves(call, "x0", x0, axis="leading particle axis [n, ...]")
     if not all(bool(jnp.all(jnp.isfinite(l))) for l in leaves):
         raise ValueError(f"`{call}`: x0 must be finite, got NaN or inf in x0.")
     if boost is not None:
