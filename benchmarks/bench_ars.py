@@ -1,4 +1,4 @@
-"""Per-step overhead of ARS (shld_jax.ars) over plain ``optax.adamw`` on the tiny GPT.
+"""Per-step overhead of ARS (shld_jax._ars) over plain ``optax.adamw`` on the tiny GPT.
 
     .venv/bin/python benchmarks/bench_ars.py [--steps 50] [--repeats 5] [--n-embd 32] ...
 
@@ -26,7 +26,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 import optax  # noqa: E402
 
-from shld_jax import ars as A  # noqa: E402
+from shld_jax import _ars as A  # noqa: E402
 from shld_jax.data import text  # noqa: E402
 from shld_jax.models import gpt  # noqa: E402
 

@@ -1,7 +1,7 @@
 """Langevin ensemble throughput: the shld_jax engine against its peers (issue 9).
 
 Every peer integrates the same overdamped Langevin ensemble in float32 (unless
-named float64) on the double well ``u(x) = (x² − 1)²`` (``shld_jax.potentials.double_well()``)::
+named float64) on the double well ``u(x) = (x² − 1)²`` (``shld_jax._potentials.double_well()``)::
 
     x ← x − u'(x)·dt + sqrt(2D·dt)·ξ,   ξ ~ N(0, 1),   dt = 0.01, D = 0.5, x₀ = −1,
 
@@ -17,7 +17,7 @@ prints one JSON object. Timings exclude compilation: a warm-up call runs first
 
 Peers (``PEERS``):
 
-* ``engine``: :func:`shld_jax.langevin.simulate` as a user calls it (sharded over
+* ``engine``: :func:`shld_jax._langevin.simulate` as a user calls it (sharded over
   whatever devices XLA exposes; ``run.py`` runs it with all cores and with one).
 * ``reference``: the seed's numpy class :class:`shld_jax.reference.StochasticHarmonicLearning`,
   one instance per particle stepped in a Python loop (as the seed uses it);
@@ -152,7 +152,7 @@ def engine_call(n, steps, seed=0):
     import jax.numpy as jnp
 
     import shld_jax
-    from shld_jax import potentials
+    from shld_jax import _potentials as potentials
 
     dw = potentials.double_well()
     x0 = jnp.full((n,), X0, jnp.float32)
@@ -182,7 +182,7 @@ def scan_variant(n, steps, *, finite=False, per_particle_D=False, rng_only=False
     import jax.numpy as jnp
     from functools import partial
 
-    from shld_jax import potentials, sharding
+    from shld_jax import _potentials as potentials, _sharding as sharding
 
     dw = potentials.double_well()
 
@@ -233,7 +233,7 @@ def diffrax_call(n, steps, brownian="unsafe", batched=False, seed=0):
     import jax
     import jax.numpy as jnp
 
-    from shld_jax import potentials, sharding
+    from shld_jax import _potentials as potentials, _sharding as sharding
 
     dw = potentials.double_well()
     t1 = steps * DT

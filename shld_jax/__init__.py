@@ -9,7 +9,7 @@ Public API (private modules are re-exported here, diffrax/equinox style):
 * Diagnostics (seed 002): :func:`consolidation_ratio`, diffusion estimators, :func:`hessian_max_eigenvalue`,
   :func:`seed_optimal_lr`, :func:`consolidation_lr_rule` (optax).
 * Seed 000: :class:`StochasticResonanceConfig`, :func:`stochastic_resonance_noise` (optax),
-  :class:`StochasticResonanceInjector`. Seed 001: ``shld_jax.ars.ars`` (optax). Seed 003: :class:`StochA`.
+  :class:`StochasticResonanceInjector`. Seed 001: :func:`ars` (optax). Seed 003: :class:`StochA`.
 * Claims ledger: :mod:`shld_jax.claims`.
 """
 
@@ -30,14 +30,12 @@ if (
         _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
     ).strip()
 
-# `ars` itself stays in its module (`from shld_jax.ars import ars`): re-exporting the function
-# here would shadow the submodule `shld_jax.ars`.
-from shld_jax.ars import ARSState as ARSState, update_regulariser as update_regulariser  # noqa: E402
-from shld_jax.activations import (  # noqa: E402
+from shld_jax._ars import ARSState as ARSState, ars as ars, update_regulariser as update_regulariser  # noqa: E402
+from shld_jax._activations import (  # noqa: E402
     StochA as StochA,
     stochastic_activation as stochastic_activation,
 )
-from shld_jax.diagnostics import (  # noqa: E402
+from shld_jax._diagnostics import (  # noqa: E402
     ConsolidationLRState as ConsolidationLRState,
     Uncertainty as Uncertainty,
     consolidation_lr_rule as consolidation_lr_rule,
@@ -55,7 +53,7 @@ from shld_jax.diagnostics import (  # noqa: E402
     stability_limit_lr as stability_limit_lr,
     uncertainty_relation as uncertainty_relation,
 )
-from shld_jax.langevin import (  # noqa: E402
+from shld_jax._langevin import (  # noqa: E402
     NEVER as NEVER,
     Above as Above,
     Below as Below,
@@ -67,7 +65,7 @@ from shld_jax.langevin import (  # noqa: E402
     overdamped_langevin as overdamped_langevin,
     simulate as simulate,
 )
-from shld_jax.potentials import (  # noqa: E402
+from shld_jax._potentials import (  # noqa: E402
     DoubleWell as DoubleWell,
     Quadratic as Quadratic,
     double_well as double_well,
@@ -78,7 +76,7 @@ from shld_jax.potentials import (  # noqa: E402
     quadratic as quadratic,
     tilted_double_well as tilted_double_well,
 )
-from shld_jax.resonance import (  # noqa: E402
+from shld_jax._resonance import (  # noqa: E402
     ResonanceState as ResonanceState,
     StochasticResonanceConfig as StochasticResonanceConfig,
     StochasticResonanceInjector as StochasticResonanceInjector,

@@ -130,7 +130,7 @@ def info(out=None):
     import jax
 
     import shld_jax
-    from shld_jax.resonance import DEFAULT_CONFIG
+    from shld_jax._resonance import DEFAULT_CONFIG
 
     out = sys.stdout if out is None else out
     devs = jax.devices()

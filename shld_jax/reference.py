@@ -17,7 +17,7 @@ Known defects of the seed's code, documented here and demonstrated in notebook 0
    by 5 on *every* step with ``C < 0.5`` after step 50 and never restored; D grows
    geometrically and the run ends in overflow. (The seed's text says ×10; its code ×5.)
    The corrected intervention (boost for a fixed number of steps, then restore) is
-   :class:`shld_jax.langevin.Boost`.
+   :class:`shld_jax._langevin.Boost`.
 3. ``escape_time`` returns ``exp(ΔE/D)`` with no prefactor and
    ``consolidation_ratio`` is evaluated with the already-boosted D.
 """

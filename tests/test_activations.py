@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from shld_jax.activations import StochA, stochastic_activation
+from shld_jax._activations import StochA, stochastic_activation
 
 X = jnp.linspace(-4.0, 4.0, 4001).reshape(1, -1)
 NEG = X < 0

@@ -1,4 +1,4 @@
-"""Tests of Adaptive Resonance Suppression (shld_jax.ars), seed 001."""
+"""Tests of Adaptive Resonance Suppression (shld_jax._ars), seed 001."""
 
 import math
 
@@ -9,7 +9,7 @@ import optax
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from shld_jax import ars as A
+from shld_jax import _ars as A
 
 B1, B2, LR = 0.9, 0.999, 1e-2
 PARAMS = {"w": jnp.array([1.0, -2.0, 0.5]), "b": jnp.array(0.3)}

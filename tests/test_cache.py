@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import shld_jax
 from shld_jax import cache
-from shld_jax import potentials as P
+from shld_jax import _potentials as P
 
 CALLS: list = []
 

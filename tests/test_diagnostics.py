@@ -1,4 +1,4 @@
-"""Every diagnostic of shld_jax.diagnostics against a closed form, and every bad input."""
+"""Every diagnostic of shld_jax._diagnostics against a closed form, and every bad input."""
 
 
 import jax
@@ -8,9 +8,9 @@ import optax
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from shld_jax import diagnostics as dg
-from shld_jax import langevin as L
-from shld_jax import potentials as P
+from shld_jax import _diagnostics as dg
+from shld_jax import _langevin as L
+from shld_jax import _potentials as P
 
 
 # ----------------------------------------------------------------- consolidation ratio

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from shld_jax.diagnostics import consolidation_ratio
+from shld_jax._diagnostics import consolidation_ratio
 from shld_jax.experiments import double_descent as dd
 
 

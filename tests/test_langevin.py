@@ -12,8 +12,8 @@ import pytest
 from scipy import integrate
 
 import shld_jax as sj
-from shld_jax import langevin as L
-from shld_jax import potentials as P
+from shld_jax import _langevin as L
+from shld_jax import _potentials as P
 from shld_jax.experiments.double_well import Above
 from shld_jax.reference import StochasticHarmonicLearning
 

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from shld_jax import potentials as P
+from shld_jax import _potentials as P
 from shld_jax.experiments import quadratic as Q
 
 

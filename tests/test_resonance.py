@@ -1,4 +1,4 @@
-"""Tests of seed 000's adaptive stochastic-resonance injection (shld_jax.resonance) and the
+"""Tests of seed 000's adaptive stochastic-resonance injection (shld_jax._resonance) and the
 experiments of notebook 06 (shld_jax.experiments.resonance)."""
 
 import math
@@ -10,9 +10,9 @@ import optax
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from shld_jax import resonance as R
+from shld_jax import _resonance as R
 from shld_jax.experiments import resonance as E
-from shld_jax.resonance import (StochasticResonanceConfig, StochasticResonanceInjector,
+from shld_jax._resonance import (StochasticResonanceConfig, StochasticResonanceInjector,
                                 stochastic_resonance_noise)
 
 

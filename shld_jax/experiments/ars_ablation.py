@@ -9,7 +9,7 @@ Every run (variant × learning rate × seed) is one ``lax.scan`` over steps; all
 ``vmap``-ed into a single ``jit``. To compile once, each run carries the states of all
 optimizer variants and picks its own with ``lax.switch`` (under ``vmap`` every branch is
 evaluated; the optimizers cost a few percent of the model's forward/backward pass). The
-optimizers are the package's real :func:`shld_jax.ars.ars` and optax transforms.
+optimizers are the package's real :func:`shld_jax._ars.ars` and optax transforms.
 
 A run that produces a non-finite loss or weights is frozen from that step on (params are
 kept, the step is marked diverged), so no NaN leaves the scan.
@@ -27,8 +27,8 @@ import numpy as np
 import optax
 
 from shld_jax import _validate as v
-from shld_jax import ars as A
-from shld_jax import sharding
+from shld_jax import _ars as A
+from shld_jax import _sharding as sharding
 from shld_jax.data import text
 from shld_jax.models import gpt
 

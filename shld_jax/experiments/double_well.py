@@ -17,8 +17,8 @@ import numpy as np
 from scipy import integrate
 
 from shld_jax import _validate as v
-from shld_jax import langevin as L
-from shld_jax import potentials as P
+from shld_jax import _langevin as L
+from shld_jax import _potentials as P
 from shld_jax.reference import StochasticHarmonicLearning
 
 

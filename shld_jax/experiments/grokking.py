@@ -35,7 +35,7 @@ import numpy as np
 import optax
 
 from shld_jax import _validate as v
-from shld_jax import sharding
+from shld_jax import _sharding as sharding
 from shld_jax.data import modular
 from shld_jax.models import grok_mlp as M
 

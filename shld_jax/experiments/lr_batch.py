@@ -7,7 +7,7 @@ per-example gradients exists). Minibatches are drawn *with replacement*, so the
 minibatch gradient noise has covariance exactly ``Σ/B`` (``Σ`` the per-example
 gradient covariance) and SGD is the Euler–Maruyama chain of
 ``dθ = −∇ℒ dt + sqrt(2D) dW`` with ``dt = α`` and ``D = α·σ²/(2B)`` (``σ² = tr Σ/d``;
-see :mod:`shld_jax.diagnostics`).
+see :mod:`shld_jax._diagnostics`).
 
 Every runner vmaps independent runs (seeds, learning rates, chains) over a leading
 axis and scans over steps in one compiled program; outputs are numpy arrays.
@@ -26,7 +26,7 @@ import optax
 from jax.flatten_util import ravel_pytree
 
 from shld_jax import _validate as v
-from shld_jax import diagnostics as dg
+from shld_jax import _diagnostics as dg
 from shld_jax.models import mlp
 
 
@@ -362,7 +362,7 @@ def adaptive_lr_comparison(data: Digits, *, key, lr, batch_size, n_steps, n_seed
 
     The rule's ``D`` comes from seed method 1 on a minibatch (``Var[g_B]/2`` with
     ``Var[g_B] = σ²_B/B`` from per-example gradients) and is passed as the ``D=`` extra
-    argument of :func:`shld_jax.diagnostics.consolidation_lr_rule`: re-estimated at every
+    argument of :func:`shld_jax._diagnostics.consolidation_lr_rule`: re-estimated at every
     step (``"consolidation"``) or once, on the first minibatch (``"consolidation_fixed"``).
     The rule acts every ``every`` steps. Returns final metrics ``[n_seeds]`` per schedule,
     loss curves ``[n_seeds, n_frames]``, and the rule's lr and median-C traces.

@@ -9,7 +9,7 @@ all particles started at the same ``θ0``):
   ``v_i(k) = D/(λ_i(1 − λ_i dt/2))·(1 − r_i^{2k})``;
 * at stationarity ``E[C] = E‖∇ℒ‖²/(D·d) = tr(H)/d`` (EM: ``mean λ_i/(1 − λ_i dt/2)``).
 
-Every runner returns numpy arrays; the simulations use :func:`shld_jax.langevin.simulate`
+Every runner returns numpy arrays; the simulations use :func:`shld_jax._langevin.simulate`
 (sharded over devices).
 """
 
@@ -23,9 +23,9 @@ import numpy as np
 from scipy import integrate
 
 from shld_jax import _validate as v
-from shld_jax import diagnostics as dg
-from shld_jax import langevin as L
-from shld_jax import potentials as P
+from shld_jax import _diagnostics as dg
+from shld_jax import _langevin as L
+from shld_jax import _potentials as P
 
 
 def log_spectrum(d: int, lam_min: float, lam_max: float) -> np.ndarray:

@@ -41,8 +41,8 @@ import numpy as np
 import optax
 
 from shld_jax import _validate as v
-from shld_jax import potentials as P
-from shld_jax import resonance as R
+from shld_jax import _potentials as P
+from shld_jax import _resonance as R
 
 SURFACES = ("quadratic", "plateau", "double-well")
 METHODS = ("none", "sr", "sr-relative", "constant", "annealed")

@@ -30,7 +30,7 @@ import numpy as np
 import optax
 
 from shld_jax import _validate as v
-from shld_jax.activations import StochA
+from shld_jax._activations import StochA
 from shld_jax.data import text
 from shld_jax.models import gpt
 

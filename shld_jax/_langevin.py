@@ -35,7 +35,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from shld_jax import _validate as v
-from shld_jax import sharding
+from shld_jax import _sharding as sharding
 
 NEVER = -1
 """Marker in first-passage outputs for a particle that never reached the target."""
@@ -223,7 +223,7 @@ def simulate(grad_fn, x0, *, key, dt, D, n_steps, save_every=None, target_fn=Non
              check_finite=True) -> SimulationResult:
     """Run an ensemble ``x0`` (leaves ``[n, ...]``) for ``n_steps`` Euler–Maruyama steps.
 
-    The ensemble is sharded over all visible devices (``shld_jax.sharding``);
+    The ensemble is sharded over all visible devices (``shld_jax._sharding``);
     results do not depend on the device count. Raises ``FloatingPointError``
     naming the first step at which a particle became NaN/inf (``dt`` too large),
     unless ``check_finite=False``.
