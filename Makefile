@@ -48,6 +48,7 @@ test-notebooks: $(STAMP)
 reproduce: $(STAMP)
 	rm -rf build/reproduce && mkdir -p build/reproduce && cp notebooks/[0-9][0-9]_*.ipynb build/reproduce/
 	SHLD_CACHE=off SHLD_FIG_DIR=$(abspath build/reproduce)/figures $(PY) -m pytest -q build/reproduce/*.ipynb $(NBVAL)
+	$(PY) -m shld_jax.claims compare figures/claims build/reproduce/figures/claims
 
 # JupyterLab on the notebooks with the package's kernel (`make lab LAB_ARGS=` opens a browser).
 LAB_ARGS ?= --no-browser

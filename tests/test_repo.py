@@ -97,27 +97,6 @@ def test_quick_copy_injects_parameters_after_the_parameters_cell(tmp_path, monke
         _pipeline.select(["42"])
 
 
-def test_claims_verdicts_are_computed_and_nan_is_refused(tmp_path, monkeypatch):
-    monkeypatch.setenv("SHLD_FIG_DIR", str(tmp_path))
-    a = claims.judge("a", seed_file="s", claim="c", measured=1.05, spread=0.1, unit="u", rule="within 10 %",
-                     passed=claims.within(1.05, 1.0, 0.1), reason="r")
-    b = claims.judge("b", seed_file="s", claim="c", measured=2.0, spread=None, unit="u", rule="r", passed=False,
-                     reason="r")
-    c = claims.judge("c", seed_file="s", claim="c | pipe", measured=None, spread=None, unit="u", rule="r",
-                     passed=None, reason="no CIFAR here")
-    assert (a.verdict, b.verdict, c.verdict) == (claims.SUPPORTED, claims.REFUTED, claims.NOT_TESTABLE)
-    with pytest.raises(ValueError, match="measured"):
-        claims.judge("d", seed_file="s", claim="c", measured=float("nan"), spread=None, unit="u", rule="r",
-                     passed=True, reason="r")
-    with pytest.raises(ValueError, match="unique"):
-        claims.write("99", [a, a])
-    p = claims.write("99", [a, b, c])
-    assert json.loads(p.read_text())[0]["notebook"] == "99"
-    md = claims.aggregate().read_text()
-    assert "1 supported, 1 refuted, 1 not testable here" in md
-    assert "c \\| pipe" in md
-
-
 def test_committed_ledger_is_the_aggregate_of_the_json_rows():
     rows = claims.read(ROOT / "figures" / "claims")
     assert rows, "figures/claims/*.json exist"
