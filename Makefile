@@ -11,7 +11,7 @@ NPROC := $(shell nproc 2>/dev/null || echo 1)
 export XLA_FLAGS ?= --xla_force_host_platform_device_count=$(NPROC)
 export PYTHONHASHSEED := 0
 QUICK := build/quick
-NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p shld_jax._nbval_plugin --nbval-cell-timeout=900
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p tools.nbval_plugin --nbval-cell-timeout=900
 
 # JAX's persistent compilation cache, shared by the processes of one run (programs that a test
 # and a notebook both compile are built once).
@@ -28,13 +28,14 @@ $(STAMP): pyproject.toml requirements.lock
 	@touch $@
 
 # FRESH=1 recomputes every experiment and overwrites the result cache (.cache/, see shld_jax/cache.py).
+# CELL_TIMEOUT=S bounds each cell (default 3600 s, see tools/pipeline.py).
 figures: $(STAMP)
-	$(if $(FRESH),SHLD_FRESH=1 )$(PY) -m shld_jax._pipeline figures $(NB)
+	$(if $(FRESH),SHLD_FRESH=1 )$(PY) tools/pipeline.py figures $(if $(CELL_TIMEOUT),--cell-timeout $(CELL_TIMEOUT) )$(NB)
 
 # Unit/property tests and the quick-mode notebook checks run as two parallel pytest
 # processes (one per core); --output-sync keeps each one's report in one piece.
 test: $(STAMP)
-	rm -rf $(QUICK) && $(PY) -m shld_jax._pipeline quick $(QUICK) $(NB) >/dev/null
+	rm -rf $(QUICK) && $(PY) tools/pipeline.py quick $(QUICK) $(NB) >/dev/null
 	@$(MAKE) --no-print-directory -j2 --output-sync=target test-unit test-notebooks
 
 test-unit: $(STAMP)

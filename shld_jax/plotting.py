@@ -3,10 +3,13 @@
 ``use_style()`` sets a seaborn theme; ``savefig(fig, "01_escape_rate")`` writes
 ``figures/01_escape_rate.png`` and ``.pdf`` with fixed metadata (no creation date,
 so re-running unchanged code leaves the files byte-identical) after checking that
-no plotted data is NaN/inf.
+no plotted data is NaN/inf; each file is written to a temp file and renamed into place.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
 
 import matplotlib
 
@@ -47,15 +50,38 @@ def check_finite_artists(fig) -> None:
                 )
 
 
-def savefig(fig, name: str, *, check_finite: bool = True) -> list:
-    """Save ``fig`` as ``<figure dir>/<name>.png`` and ``.pdf`` with fixed metadata; return the paths."""
+def _atomic_savefig(fig, path: Path, fmt: str, meta: dict) -> None:
+    """Write to a temp file in ``path``'s folder, fsync, then ``os.replace``: a reader (or a
+    crash at any point) sees the old file or the new one, never a truncated one."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, "wb") as f:
+            fig.savefig(f, format=fmt, metadata=meta)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def savefig(fig, name: str, *, check_finite: bool = True) -> list[Path]:
+    """Save ``fig`` as ``<figure dir>/<name>.png`` and ``.pdf`` with fixed metadata; return the paths.
+
+    Each file is written atomically (temp file in the same folder + ``os.replace``). The
+    figure folder is :func:`shld_jax.paths.figure_dir`; ``make figures`` points it at a
+    staging folder and publishes the files only when the whole notebook succeeds.
+    """
+    if not isinstance(name, str) or not name or "/" in name or name.startswith("."):
+        raise ValueError(f"`savefig`: name must be a non-empty file stem without '/' or a leading '.', "
+                         f"got name = {name!r}.")
     if check_finite:
         check_finite_artists(fig)
     d = paths.figure_dir()
     out = []
     for ext, meta in (("png", _META_PNG), ("pdf", _META_PDF)):
         p = d / f"{name}.{ext}"
-        fig.savefig(p, metadata=meta)
+        _atomic_savefig(fig, p, ext, meta)
         out.append(p)
     return out
 

@@ -13,7 +13,8 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import yaml  # noqa: E402
 
-from shld_jax import _pipeline, claims, paths, plotting  # noqa: E402
+from shld_jax import claims, paths, plotting  # noqa: E402
+from tools import pipeline as _pipeline  # noqa: E402
 
 ROOT = paths.repo_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
