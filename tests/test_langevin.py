@@ -232,7 +232,7 @@ def test_consolidation_ratio_over_a_pytree():
 def test_overdamped_langevin_init_step_pair_matches_simulate():
     w = P.double_well()
     init_fn, step_fn = sj.overdamped_langevin(w.grad, dt=0.01, D=0.3)
-    state = init_fn(jnp.full((5,), -1.0), jax.random.key(9))
+    state = init_fn(jax.random.key(9), jnp.full((5,), -1.0))
     step = jax.jit(step_fn)
     for _ in range(20):
         state = step(state)
