@@ -23,8 +23,11 @@ venv: $(STAMP)
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
-	$(PY) -m ipykernel install --sys-prefix --name shld-jax --display-name "shld-jax (.venv)" >/dev/null
+	$(PY) -m pip install -q --disable-pip-version-check -c requirements.lock -e '.[notebooks,dev,bench,docs]'
+	@# the kernel splits the host into $(NPROC) JAX devices, like every make target (XLA_FLAGS)
+	$(PY) -c 'import sys; from ipykernel.kernelspec import install; install(prefix=sys.prefix, \
+	  kernel_name="shld-jax", display_name="shld-jax (.venv)", \
+	  env={"XLA_FLAGS": "--xla_force_host_platform_device_count=$(NPROC)"})' >/dev/null
 	@touch $@
 
 # FRESH=1 recomputes every experiment and overwrites the result cache (.cache/, see shld_jax/cache.py).
@@ -57,16 +60,24 @@ lab: $(STAMP)
 	env -u MPLBACKEND $(VENV)/bin/jupyter lab --ip=127.0.0.1 --notebook-dir=notebooks \
 	  $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
-# Static HTML supplement: every executed notebook + the claims ledger -> site/ (gitignored).
+# The documentation site -> site/ (gitignored): Sphinx + myst-nb (notebooks rendered from their
+# committed outputs), API reference, claims ledger; warnings are errors. MathJax is served from
+# the site itself (offline), copied from Debian's libjs-mathjax (installed here where missing).
+APT := $$( [ "$$(id -u)" = 0 ] || echo sudo ) env DEBIAN_FRONTEND=noninteractive apt-get
+export MATHJAX_DIR ?= /usr/share/javascript/mathjax
+SPHINX := $(PY) -m sphinx -b html -E -W --keep-going -q -d build/doctrees
 site: $(STAMP)
-	$(PY) -m shld_jax._site site
+	@test -f $(MATHJAX_DIR)/MathJax.js || ( $(APT) update -qq && $(APT) install -y -qq libjs-mathjax >/dev/null )
+	rm -rf site docs/_autosummary
+	$(SPHINX) docs site
 
-# Browser check of the site in headless Chromium (installs Debian's chromium where missing).
-site-test: $(STAMP)
+# Browser check of the site in headless Chromium (installs Debian's chromium where missing):
+# every page loads without console errors, images and math render, search finds `ars`;
+# and a second build is byte-identical. Not part of `make test` (it takes minutes).
+site-test: site
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || \
-	  ( $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get update -qq && \
-	    DEBIAN_FRONTEND=noninteractive $$( [ "$$(id -u)" = 0 ] || echo sudo ) apt-get install -y -qq chromium )
-	$(PY) -m pytest -q -rs tests/test_site.py
+	  ( $(APT) update -qq && $(APT) install -y -qq chromium >/dev/null )
+	SITE_DIR=$(abspath site) $(PY) -m pytest -q -rs -p no:cacheprovider tests/test_site.py
 
 bench: $(STAMP)
 	$(PY) benchmarks/run.py

@@ -10,32 +10,25 @@ Public API (private modules are re-exported here, diffrax/equinox style):
   :func:`seed_optimal_lr`, :func:`consolidation_lr_rule` (optax).
 * Seed 000: :class:`StochasticResonanceConfig`, :func:`stochastic_resonance_noise` (optax),
   :class:`StochasticResonanceInjector`. Seed 001: :func:`ars` (optax). Seed 003: :class:`StochA`.
+* Settings and host devices: :data:`settings`, :class:`Settings`, :func:`set_host_device_count`.
 * Claims ledger: :mod:`shld_jax.claims`.
 """
 
-import os as _os
-import sys as _sys
+from importlib.metadata import PackageNotFoundError as _PackageNotFoundError, version as _version
 
-__version__ = "0.1.0"
+try:
+    __version__: str = _version("shld-jax")
+except _PackageNotFoundError:  # a source tree that was never installed
+    __version__ = "0+unknown"
 
-# Expose every CPU core as a JAX device (must happen before JAX starts; see
-# shld_jax/sharding.py). Skipped when JAX is already imported or XLA_FLAGS is set.
-if (
-    "jax" not in _sys.modules
-    and "xla_force_host_platform_device_count" not in _os.environ.get("XLA_FLAGS", "")
-    and _os.environ.get("SHLD_HOST_DEVICES", "") != "1"
-):
-    _n = _os.environ.get("SHLD_HOST_DEVICES") or str(_os.cpu_count() or 1)
-    _os.environ["XLA_FLAGS"] = (
-        _os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={_n}"
-    ).strip()
-
-from shld_jax._ars import ARSState as ARSState, ars as ars, update_regulariser as update_regulariser  # noqa: E402
-from shld_jax._activations import (  # noqa: E402
+# `import shld_jax` changes nothing in os.environ: the host-device count is set by the
+# caller (the Makefile, the kernelspec's env, or sj.set_host_device_count in a script).
+from shld_jax._ars import ARSState as ARSState, ars as ars, update_regulariser as update_regulariser
+from shld_jax._activations import (
     StochA as StochA,
     stochastic_activation as stochastic_activation,
 )
-from shld_jax._diagnostics import (  # noqa: E402
+from shld_jax._diagnostics import (
     ConsolidationLRState as ConsolidationLRState,
     Uncertainty as Uncertainty,
     consolidation_lr_rule as consolidation_lr_rule,
@@ -53,7 +46,7 @@ from shld_jax._diagnostics import (  # noqa: E402
     stability_limit_lr as stability_limit_lr,
     uncertainty_relation as uncertainty_relation,
 )
-from shld_jax._langevin import (  # noqa: E402
+from shld_jax._langevin import (
     NEVER as NEVER,
     Above as Above,
     Below as Below,
@@ -65,7 +58,7 @@ from shld_jax._langevin import (  # noqa: E402
     overdamped_langevin as overdamped_langevin,
     simulate as simulate,
 )
-from shld_jax._potentials import (  # noqa: E402
+from shld_jax._potentials import (
     DoubleWell as DoubleWell,
     Quadratic as Quadratic,
     double_well as double_well,
@@ -76,9 +69,34 @@ from shld_jax._potentials import (  # noqa: E402
     quadratic as quadratic,
     tilted_double_well as tilted_double_well,
 )
-from shld_jax._resonance import (  # noqa: E402
+from shld_jax._resonance import (
     ResonanceState as ResonanceState,
     StochasticResonanceConfig as StochasticResonanceConfig,
     StochasticResonanceInjector as StochasticResonanceInjector,
     stochastic_resonance_noise as stochastic_resonance_noise,
 )
+from shld_jax._host import set_host_device_count as set_host_device_count
+from shld_jax._settings import Settings as Settings, settings as settings
+
+__all__ = [
+    # Langevin engine
+    "euler_maruyama", "simulate", "first_passage_times", "overdamped_langevin",
+    "LangevinState", "SimulationResult", "Boost", "Above", "Below", "NEVER",
+    # potentials and rates
+    "double_well", "tilted_double_well", "quadratic", "DoubleWell", "Quadratic",
+    "kramers_rate", "kramers_rate_seed", "exact_mfpt", "gibbs_density",
+    # diagnostics (seed 002)
+    "consolidation_ratio", "gradient_variance", "per_example_grads", "sgd_diffusion",
+    "diffusion_virial", "diffusion_from_trajectory", "seed_diffusion_from_gradients",
+    "seed_diffusion_from_trajectory", "seed_effective_diffusion", "hessian_max_eigenvalue",
+    "stability_limit_lr", "seed_optimal_lr", "uncertainty_relation", "Uncertainty",
+    "consolidation_lr_rule", "ConsolidationLRState",
+    # optimisers: ARS (seed 001), SR noise (seed 000)
+    "ars", "ARSState", "update_regulariser",
+    "stochastic_resonance_noise", "StochasticResonanceConfig", "StochasticResonanceInjector",
+    "ResonanceState",
+    # stochastic activations (seed 003)
+    "StochA", "stochastic_activation",
+    # settings and devices
+    "settings", "Settings", "set_host_device_count",
+]

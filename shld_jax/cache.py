@@ -89,8 +89,11 @@ class CacheWarning(UserWarning):
 
 
 def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
-    """``cache_dir`` if given, else ``$SHLD_CACHE_DIR``, else ``<repo>/.cache`` (not created)."""
-    d = cache_dir if cache_dir is not None else os.environ.get("SHLD_CACHE_DIR")
+    """``cache_dir`` if given, else ``settings.cache_dir`` (``$SHLD_CACHE_DIR``), else
+    ``<repo>/.cache`` (not created)."""
+    from shld_jax._settings import settings
+
+    d = cache_dir if cache_dir is not None else settings.cache_dir
     if d:
         return Path(d)
     from shld_jax import paths
@@ -98,17 +101,12 @@ def cache_root(cache_dir: str | os.PathLike | None = None) -> Path:
     return paths.repo_root() / ".cache"
 
 
-def _flag(name: str) -> bool:
-    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
-
-
 def mode() -> str:
-    """``"off"`` (no reads, no writes), ``"fresh"`` (write only) or ``"on"``."""
-    if os.environ.get("SHLD_CACHE", "").strip().lower() in ("off", "0", "false", "no") or _flag(
-        "SHLD_QUICK"
-    ):
-        return "off"
-    return "fresh" if _flag("SHLD_FRESH") else "on"
+    """``"off"`` (no reads, no writes), ``"fresh"`` (write only) or ``"on"``, from
+    :data:`shld_jax.settings` (``SHLD_CACHE``, ``SHLD_QUICK``, ``SHLD_FRESH``)."""
+    from shld_jax._settings import settings
+
+    return settings.cache_mode
 
 
 def environment() -> dict:

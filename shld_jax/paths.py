@@ -1,15 +1,16 @@
-"""Where outputs go: the repository's ``figures/`` unless ``SHLD_FIG_DIR`` says otherwise.
+"""Where outputs go: the repository's ``figures/`` unless :data:`shld_jax.settings` says otherwise.
 
 Notebooks never use relative paths: papermill (``--cwd notebooks``) and nbval
 (the notebook's own folder, or a build copy) run kernels in different folders.
-``make test`` points ``SHLD_FIG_DIR`` at a scratch folder so quick runs never
-overwrite the committed figures or ledger.
+``make test`` points ``SHLD_FIG_DIR`` (``settings.fig_dir``) at a scratch folder so quick
+runs never overwrite the committed figures or ledger.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from shld_jax._settings import settings
 
 
 def repo_root() -> Path:
@@ -22,7 +23,8 @@ def repo_root() -> Path:
 
 
 def figure_dir() -> Path:
-    d = os.environ.get("SHLD_FIG_DIR")
-    p = Path(d) if d else repo_root() / "figures"
+    """``settings.fig_dir`` (``$SHLD_FIG_DIR``) or ``<repo>/figures``; created if missing."""
+    d = settings.fig_dir
+    p = Path(d) if d is not None else repo_root() / "figures"
     p.mkdir(parents=True, exist_ok=True)
     return p

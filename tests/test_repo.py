@@ -20,29 +20,56 @@ ROOT = paths.repo_root()
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 
 
-def _pins_pyproject():
-    text = (ROOT / "pyproject.toml").read_text()
-    return dict(re.findall(r'"([A-Za-z0-9_.\-]+)==([^"]+)"', text))
+def _lock() -> dict[str, str]:
+    from packaging.utils import canonicalize_name
+
+    lines = (ROOT / "requirements.lock").read_text().split()
+    return {canonicalize_name(n): v for n, v in (l.split("==") for l in lines if "==" in l)}
 
 
-def test_environment_yml_pins_match_pyproject():
+def _requirements() -> dict[str, list]:
+    """pyproject.toml's requirements: ``"runtime"`` and one list per extra."""
+    import tomllib
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    groups = {"runtime": project["dependencies"], **project["optional-dependencies"]}
+    return {g: [Requirement(r) for r in reqs] for g, reqs in groups.items()}
+
+
+def test_lock_satisfies_pyproject_ranges():
+    """Runtime deps and extras are compatible ranges (no exact pins) that the lock satisfies."""
+    from packaging.utils import canonicalize_name
+
+    lock = _lock()
+    groups = _requirements()
+    assert {"plotting", "sklearn", "notebooks", "bench", "docs", "dev"} <= set(groups)
+    runtime = {canonicalize_name(r.name) for r in groups["runtime"]}
+    assert runtime == {"jax", "optax", "numpy", "scipy"}, "import shld_jax needs only these"
+    for group, reqs in groups.items():
+        for r in reqs:
+            name = canonicalize_name(r.name)
+            if name == "shld-jax":  # an extra that includes other extras
+                assert r.extras <= set(groups), r
+                continue
+            assert not any(s.operator in ("==", "===") for s in r.specifier), (group, str(r))
+            assert name in lock, f"{r} ({group}) is not in requirements.lock"
+            assert r.specifier.contains(lock[name], prereleases=True), \
+                f"requirements.lock has {name}=={lock[name]}, outside {r} ({group})"
+
+
+def test_environment_yml_installs_the_lock():
+    """The conda environment is the Makefile's install: the package and its extras, constrained
+    to requirements.lock."""
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
-    env_pins = dict(p.split("==") for p in pip if "==" in p)
-    py = _pins_pyproject()
-    py.pop("hatchling", None)
-    py.pop("diffrax", None)  # benchmark-only extra
-    assert env_pins == py
-    assert "-e ." in pip
-
-
-def test_lock_agrees_with_direct_pins():
-    lock = dict(l.split("==") for l in (ROOT / "requirements.lock").read_text().split() if "==" in l)
-    lower = {k.lower().replace("_", "-"): v for k, v in lock.items()}
-    for name, ver in _pins_pyproject().items():
-        if name == "hatchling":
-            continue
-        assert lower.get(name.lower()) == ver, name
+    assert "-c requirements.lock" in pip
+    (editable,) = [p for p in pip if p.startswith("-e .")]
+    extras = set(re.fullmatch(r"-e \.\[([\w,]+)\]", editable)[1].split(","))
+    assert extras <= set(_requirements()), extras
+    make = re.search(r"-c requirements.lock -e '\.\[([\w,]+)\]'", (ROOT / "Makefile").read_text())
+    assert make is not None and set(make[1].split(",")) == extras, "same extras as `make venv`"
 
 
 @pytest.mark.parametrize("nb_path", NOTEBOOKS, ids=lambda p: p.stem)
