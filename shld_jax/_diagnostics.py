@@ -16,6 +16,10 @@ Conventions (used by every estimator below):
   (:func:`seed_effective_diffusion`) is the per-*step* noise variance, i.e. ``2·D·dt``.
 * Samples, trajectories and ensembles put the sample / time axis first
   (leaves ``[m, ...]``); every other axis is pooled ("per coordinate" averages).
+* Every estimator can be called under ``jit``: concrete arguments are checked eagerly (a
+  clear ``ValueError`` naming the call, the parameter and the value); traced scalars
+  (``lr``, ``grad_variance``, ``dt``, ``D``, ``lam_max``) pass unchecked, since their value is
+  only known inside the program. Integer arguments (``batch_size``, ``iters``) must be static.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Callable, NamedTuple
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import optax
 from jax.flatten_util import ravel_pytree
 
@@ -44,26 +49,54 @@ def _flat(leaves) -> jax.Array:
                            axis=1)
 
 
+def _check_D(call: str, D) -> None:
+    """``D`` > 0 and finite: a number, or an array of them (e.g. one D per particle).
+
+    Concrete values are checked eagerly; a traced ``D`` (under ``jit``) passes unchecked.
+    """
+    if v.is_traced(D):
+        return
+    if D is None or isinstance(D, (bool, str, bytes)):
+        raise TypeError(f"`{call}`: D must be a number or an array of numbers > 0, got D = {D!r}.")
+    if isinstance(D, (int, float, np.number)):
+        v.positive(call, "D", D)
+        return
+    try:
+        a = np.asarray(D, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{call}`: D must be a number or an array of numbers > 0, got D = {D!r}.") from None
+    if a.size == 0 or not np.all(np.isfinite(a)) or np.any(a <= 0):
+        raise ValueError(
+            f"`{call}`: D must be finite and > 0 everywhere, got D of shape {a.shape} with min "
+            f"{np.nanmin(a) if a.size and not np.all(np.isnan(a)) else float('nan')!r}"
+            + (f" (D = {a!r})" if a.size <= 8 else "") + "."
+        )
+
+
+def _ratio(call: str, grad, D):
+    _check_D(call, D)
+    leaves = jax.tree_util.tree_leaves(grad)
+    if not leaves:
+        raise ValueError(f"`{call}`: grad must hold at least one array, got an empty pytree.")
+    sq = sum(jnp.sum(jnp.square(g)) for g in leaves)
+    d = sum(jnp.size(g) for g in leaves)
+    return sq / (D * d)
+
+
 def consolidation_ratio(grad, D):
     """``C = ‖g‖² / (D·d)`` over a pytree ``grad`` (``d`` = total number of elements).
 
     Args:
         grad: pytree of gradient arrays (one particle / one model).
-        D: diffusion coefficient (> 0; python scalars are checked eagerly).
+        D: diffusion coefficient, > 0: a number or an array (broadcast against the scalar
+            ``‖g‖²``); concrete values are checked eagerly, traced ones (under ``jit``) are not.
 
     Returns:
-        scalar ``C``.
+        scalar ``C`` (or ``D``'s shape).
 
     Reference: seed 002, "The Signal-to-Noise Consolidation Ratio".
     """
-    if isinstance(D, (int, float)):
-        v.positive("consolidation_ratio", "D", D)
-    leaves = jax.tree_util.tree_leaves(grad)
-    if not leaves:
-        raise ValueError("`consolidation_ratio`: grad must hold at least one array, got an empty pytree.")
-    sq = sum(jnp.sum(jnp.square(g)) for g in leaves)
-    d = sum(g.size for g in leaves)
-    return sq / (D * d)
+    return _ratio("consolidation_ratio", grad, D)
 
 
 # --------------------------------------------------------------------------- gradient noise
@@ -99,7 +132,11 @@ def gradient_variance(samples) -> jax.Array:
         scalar: the unbiased (``ddof=1``) variance over the leading axis, averaged
         over the ``d`` coordinates.
     """
-    g = _flat(_leaves("gradient_variance", "samples", samples, min_len=2))
+    return _gradient_variance("gradient_variance", "samples", samples)
+
+
+def _gradient_variance(call: str, name: str, samples) -> jax.Array:
+    g = _flat(_leaves(call, name, samples, min_len=2))
     return jnp.mean(jnp.var(g, axis=0, ddof=1))
 
 
@@ -110,7 +147,7 @@ def seed_diffusion_from_gradients(minibatch_grads) -> jax.Array:
     same parameters). Note that the learning rate does not enter: the result is a
     squared gradient, not a diffusion coefficient of ``θ`` (compare :func:`sgd_diffusion`).
     """
-    return gradient_variance(minibatch_grads) / 2.0
+    return _gradient_variance("seed_diffusion_from_gradients", "minibatch_grads", minibatch_grads) / 2.0
 
 
 def seed_effective_diffusion(lr, grad_variance, batch_size):
@@ -119,8 +156,8 @@ def seed_effective_diffusion(lr, grad_variance, batch_size):
     This is the variance per coordinate of the noise one SGD step adds,
     ``α(g_B − ∇ℒ)`` (with replacement), i.e. ``2·D·dt`` in the Langevin convention.
     """
-    lr = v.positive("seed_effective_diffusion", "lr", lr)
-    s2 = v.non_negative("seed_effective_diffusion", "grad_variance", grad_variance)
+    lr = v.positive("seed_effective_diffusion", "lr", lr, traced_ok=True)
+    s2 = v.non_negative("seed_effective_diffusion", "grad_variance", grad_variance, traced_ok=True)
     B = v.positive_int("seed_effective_diffusion", "batch_size", batch_size)
     return lr**2 * s2 / B
 
@@ -132,8 +169,8 @@ def sgd_diffusion(lr, grad_variance, batch_size):
     Hessian ``H`` then has ``E[ℒ] − ℒ* = ½ tr(α Σ/(2B)) = α·d·σ²/(4B)`` (Lyapunov
     equation ``HC + CH = αΣ/B``), whatever ``H`` is.
     """
-    lr = v.positive("sgd_diffusion", "lr", lr)
-    s2 = v.non_negative("sgd_diffusion", "grad_variance", grad_variance)
+    lr = v.positive("sgd_diffusion", "lr", lr, traced_ok=True)
+    s2 = v.non_negative("sgd_diffusion", "grad_variance", grad_variance, traced_ok=True)
     B = v.positive_int("sgd_diffusion", "batch_size", batch_size)
     return lr * s2 / (2.0 * B)
 
@@ -149,7 +186,7 @@ def seed_diffusion_from_trajectory(trajectory, *, dt: float = 1.0) -> jax.Array:
     (``θ = sqrt(2D)·W``) its expectation is ``D/3`` (``E[time variance] = 2D·T/6``);
     near a minimum the variance saturates at ``D/λ`` and the estimate decays as ``1/T``.
     """
-    dt = v.positive("seed_diffusion_from_trajectory", "dt", dt)
+    dt = v.positive("seed_diffusion_from_trajectory", "dt", dt, traced_ok=True)
     x = _flat(_leaves("seed_diffusion_from_trajectory", "trajectory", trajectory, min_len=2))
     T = (x.shape[0] - 1) * dt
     return jnp.mean(jnp.var(x, axis=0)) / T
@@ -172,7 +209,7 @@ def diffusion_from_trajectory(trajectory, *, dt: float, drift=None) -> jax.Array
     Returns:
         scalar ``D`` (mean over steps and pooled coordinates).
     """
-    dt = v.positive("diffusion_from_trajectory", "dt", dt)
+    dt = v.positive("diffusion_from_trajectory", "dt", dt, traced_ok=True)
     x = _flat(_leaves("diffusion_from_trajectory", "trajectory", trajectory, min_len=2))
     inc = x[1:] - x[:-1]
     if drift is not None:
@@ -269,6 +306,7 @@ def hessian_max_eigenvalue(loss_fn: Callable, params, *, key, iters: int = 50) -
     if not callable(loss_fn):
         raise ValueError(f"`hessian_max_eigenvalue`: loss_fn must be callable, got loss_fn = {loss_fn!r}.")
     iters = v.positive_int("hessian_max_eigenvalue", "iters", iters)
+    key = v.prng_key("hessian_max_eigenvalue", "key", key)
     leaves = _leaves("hessian_max_eigenvalue", "params", params)
     if not all(jnp.issubdtype(l.dtype, jnp.floating) for l in leaves):
         raise ValueError(
@@ -294,20 +332,20 @@ def hessian_max_eigenvalue(loss_fn: Callable, params, *, key, iters: int = 50) -
     return jnp.vdot(u, hvp(u))
 
 
-def seed_optimal_lr(D, lam_max) -> float:
+def seed_optimal_lr(D, lam_max) -> float | jax.Array:
     """Seed 002's ``α_opt ≈ 2D/λ_max`` ("Learning Rate Optimization").
 
     Dimensional note: ``α`` is a time (1/curvature) while ``2D/λ_max`` has units of
     ``D``/curvature; the formula is not scale-invariant. Compare :func:`stability_limit_lr`.
     """
-    D = v.positive("seed_optimal_lr", "D", D)
-    lam = v.positive("seed_optimal_lr", "lam_max", lam_max)
+    D = v.positive("seed_optimal_lr", "D", D, traced_ok=True)
+    lam = v.positive("seed_optimal_lr", "lam_max", lam_max, traced_ok=True)
     return 2.0 * D / lam
 
 
-def stability_limit_lr(lam_max) -> float:
+def stability_limit_lr(lam_max) -> float | jax.Array:
     """Classical stability limit of gradient descent, ``α < 2/λ_max`` (``|1 − αλ| < 1``)."""
-    lam = v.positive("stability_limit_lr", "lam_max", lam_max)
+    lam = v.positive("stability_limit_lr", "lam_max", lam_max, traced_ok=True)
     return 2.0 / lam
 
 
@@ -376,8 +414,10 @@ def consolidation_lr_rule(learning_rate: float, *, low: float = 0.5, high: float
 
     def update_fn(updates, state, params=None, *, D, **extra_args):
         del params, extra_args
-        C = consolidation_ratio(updates, D).astype(jnp.float32)
-        check = state.count % every == 0
+        C = _ratio(call, updates, D).astype(jnp.float32)
+        # a traced D cannot be checked eagerly: a bad one (<= 0, NaN) leaves the lr unchanged, C = NaN
+        C = jnp.where(jnp.isfinite(C) & (C >= 0), C, jnp.nan)
+        check = (state.count % every == 0) & jnp.isfinite(C)
         factor = jnp.where(check & (C < low), inc, jnp.where(check & (C > high), dec, 1.0))
         lr = jnp.clip(state.lr * factor, min_lr, max_lr).astype(jnp.float32)
         updates = jax.tree_util.tree_map(lambda g: (-lr * g).astype(g.dtype), updates)

@@ -52,16 +52,19 @@ class DoubleWell(NamedTuple):
         """The 1-D potential ``u(x)`` element-wise (numpy or jax arrays)."""
         return self.barrier * ((x / self.a) ** 2 - 1.0) ** 2 + self.tilt * x
 
-    def stationary_points(self) -> np.ndarray:
-        """Real roots of ``u'(x) = 0``, sorted (3 for a double well, 1 if the tilt kills a well)."""
+    def stationary_points(self, call: str = "DoubleWell") -> np.ndarray:
+        """Real roots of ``u'(x) = 0``, sorted (3 for a double well; raises if the tilt kills a well)."""
         b, a = self.barrier, self.a
-        # 4b/a⁴·x³ − 4b/a²·x + tilt = 0
+        for name, x in (("a", a), ("barrier", b), ("tilt", self.tilt)):
+            v.finite(call, name, x)
+        # 4b/a⁴·x³ − 4b/a²·x + tilt = 0; a single minimum when |tilt| ≥ 8b/(3√3·a)
         r = np.roots([4 * b / a**4, 0.0, -4 * b / a**2, self.tilt])
         r = np.sort(r[np.abs(r.imag) < 1e-9].real)
         if len(r) != 3:
             raise ValueError(
-                f"`DoubleWell`: tilt = {self.tilt} is too large for barrier = {self.barrier}, "
-                f"a = {self.a}: the potential has a single minimum."
+                f"`{call}`: tilt = {self.tilt} is too large for barrier = {self.barrier}, "
+                f"a = {self.a}: the potential has a single minimum (|tilt| must be < "
+                f"8·barrier/(3√3·a) = {8 * b / (3 * math.sqrt(3) * a):.4g})."
             )
         return r
 
@@ -96,8 +99,9 @@ def tilted_double_well(a: float = 1.0, barrier: float = 1.0, tilt: float = 0.25)
     """Double well with a linear tilt: a shallow well (right for ``tilt > 0``) and a deep one."""
     v.positive("tilted_double_well", "a", a)
     v.positive("tilted_double_well", "barrier", barrier)
+    v.finite("tilted_double_well", "tilt", tilt)
     w = DoubleWell(float(a), float(barrier), float(tilt))
-    w.stationary_points()  # raises if the tilt removes a well
+    w.stationary_points("tilted_double_well")  # raises if the tilt removes a well
     return w
 
 
@@ -122,7 +126,10 @@ class Quadratic(NamedTuple):
 
 def quadratic(eigenvalues) -> Quadratic:
     """``U(θ) = ½ Σ λ_i θ_i²`` with Hessian ``diag(λ)``; all ``λ_i > 0`` required (flattened)."""
-    lam = np.asarray(eigenvalues, dtype=np.float64)
+    try:
+        lam = np.asarray(eigenvalues, dtype=np.float64)
+    except (TypeError, ValueError):
+        lam = np.zeros(())  # refused below, with the value echoed
     if lam.ndim == 0 or lam.size == 0 or not np.all(np.isfinite(lam)) or np.any(lam <= 0):
         raise ValueError(
             f"`quadratic`: eigenvalues must be a non-empty array of finite numbers > 0, "
@@ -134,9 +141,26 @@ def quadratic(eigenvalues) -> Quadratic:
 # --------------------------------------------------------------------------- rates
 
 
-def _landmarks(potential: DoubleWell, x_min: float | None):
-    lo, hi = potential.minima
-    x_min = lo if x_min is None else x_min
+def _landmarks(call: str, potential: DoubleWell, x_min: float | None):
+    if not isinstance(potential, DoubleWell):
+        raise TypeError(
+            f"`{call}`: potential must be a DoubleWell (double_well / tilted_double_well: the rate needs "
+            f"two minima and a saddle), got potential = {potential!r}."
+        )
+    lo, hi = (float(r) for r in potential.stationary_points(call)[[0, 2]])
+    if x_min is None:
+        x_min = lo
+    else:
+        x = v.finite(call, "x_min", x_min)
+        # the rate is a property of a well: x_min selects one of the two minima
+        near = [m for m in (lo, hi) if abs(x - m) <= 1e-6 * max(1.0, abs(m))]
+        if not near:
+            raise ValueError(
+                f"`{call}`: x_min must be one of the potential's minima ({lo:.10g}, {hi:.10g}), got "
+                f"x_min = {x_min!r} (u'(x_min) = {float(potential.grad(np.float64(x))):.3g}, "
+                f"u''(x_min) = {float(potential.curvature(np.float64(x))):.3g})."
+            )
+        x_min = x
     dU = potential.barrier_from(x_min)
     k_min = float(potential.curvature(np.float64(x_min)))
     k_sad = float(potential.curvature(np.float64(potential.saddle)))
@@ -151,7 +175,7 @@ def kramers_rate(potential: DoubleWell, D: float, *, x_min: float | None = None)
     well; the mean time to reach the barrier top is about half of it.
     """
     D = v.positive("kramers_rate", "D", D)
-    dU, k_min, k_sad = _landmarks(potential, x_min)
+    dU, k_min, k_sad = _landmarks("kramers_rate", potential, x_min)
     return math.sqrt(k_min * abs(k_sad)) / (2 * math.pi) * math.exp(-dU / D)
 
 
@@ -162,7 +186,7 @@ def kramers_rate_seed(potential: DoubleWell, D: float, *, x_min: float | None = 
     ``sqrt(u''(min)/|u''(saddle)|)`` (√2 for the symmetric quartic well).
     """
     D = v.positive("kramers_rate_seed", "D", D)
-    dU, k_min, _ = _landmarks(potential, x_min)
+    dU, k_min, _ = _landmarks("kramers_rate_seed", potential, x_min)
     return k_min / (2 * math.pi) * math.exp(-dU / D)
 
 
@@ -179,33 +203,77 @@ def exact_mfpt(potential, x_start: float, x_end: float, D: float, *, n_grid: int
     units beyond the outer limits (``e^{−u/D}`` is negligible there for confining ``u``).
     Exponents are shifted by ``u(x_min)`` so the products stay in floating range.
     """
-    D = v.positive("exact_mfpt", "D", D)
-    v.positive_int("exact_mfpt", "n_grid", n_grid)
-    if not (math.isfinite(x_start) and math.isfinite(x_end)) or x_start == x_end:
-        raise ValueError(
-            f"`exact_mfpt`: x_start and x_end must be finite and distinct, got "
-            f"x_start = {x_start}, x_end = {x_end}."
-        )
+    call = "exact_mfpt"
+    D = v.positive(call, "D", D)
+    n_grid = v.positive_int(call, "n_grid", n_grid)
+    if n_grid < 3:
+        raise ValueError(f"`{call}`: n_grid must be an integer >= 3, got n_grid = {n_grid!r}.")
+    pad = v.positive(call, "pad", pad)
+    x_start = v.finite(call, "x_start", x_start)
+    x_end = v.finite(call, "x_end", x_end)
+    if x_start == x_end:
+        raise ValueError(f"`{call}`: x_start and x_end must be distinct, got x_start = x_end = {x_start}.")
+    u_fn = _potential_u(call, potential)
     sign = 1.0 if x_end > x_start else -1.0
     # mirror so that we always integrate to the right
     s0, s1 = sign * x_start, sign * x_end
 
     def u(y):
-        return np.asarray(potential.u(sign * y), dtype=np.float64)
+        return np.asarray(u_fn(sign * y), dtype=np.float64)
 
     y = np.linspace(min(s0, s1) - pad, s1, n_grid)
     uy = u(y)
-    shift = uy.min()
-    inner = integrate.cumulative_trapezoid(np.exp(-(uy - shift) / D), y, initial=0.0)
+    if uy.shape != y.shape or not np.all(np.isfinite(uy)):
+        raise ValueError(f"`{call}`: potential.u must be finite element-wise on [{y[0]:.4g}, {y[-1]:.4g}], "
+                         f"got shape {uy.shape} with non-finite values.")
     m = y >= s0
-    outer = np.exp((uy[m] - shift) / D) * inner[m] / D
-    return float(integrate.trapezoid(outer, y[m]))
+    if m.sum() < 3:
+        raise ValueError(
+            f"`{call}`: n_grid = {n_grid} puts {int(m.sum())} grid points between x_start and x_end "
+            f"(need >= 3); raise n_grid."
+        )
+    shift = uy.min()
+    with np.errstate(over="ignore", invalid="ignore"):
+        inner = integrate.cumulative_trapezoid(np.exp(-(uy - shift) / D), y, initial=0.0)
+        outer = np.exp((uy[m] - shift) / D) * inner[m] / D
+        tau = float(integrate.trapezoid(outer, y[m]))
+    if not math.isfinite(tau):
+        raise ValueError(
+            f"`{call}`: the mean first-passage time overflows float64 at D = {D!r} (barrier/D = "
+            f"{(uy[m].max() - shift) / D:.4g} > ~700); the time is astronomically long: use kramers_rate, "
+            "or a larger D."
+        )
+    return tau
+
+
+def _potential_u(call: str, potential):
+    u = getattr(potential, "u", None)
+    if not callable(u):
+        raise TypeError(
+            f"`{call}`: potential must have a 1-D element-wise method u(x) (e.g. double_well()), got "
+            f"potential = {potential!r}."
+        )
+    return u
 
 
 def gibbs_density(potential, x, D: float):
     """Normalised Gibbs density ``exp(−u(x)/D)/Z`` on a 1-D grid ``x`` (trapezoid Z)."""
-    D = v.positive("gibbs_density", "D", D)
-    x = np.asarray(x, dtype=np.float64)
-    ux = np.asarray(potential.u(x), dtype=np.float64)
+    call = "gibbs_density"
+    D = v.positive(call, "D", D)
+    u_fn = _potential_u(call, potential)
+    try:
+        x = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{call}`: x must be a 1-D array of numbers, got x = {x!r}.") from None
+    if x.ndim != 1 or x.size < 2 or not np.all(np.isfinite(x)) or not np.all(np.diff(x) > 0):
+        raise ValueError(
+            f"`{call}`: x must be a finite, strictly increasing 1-D grid of >= 2 points (the density is "
+            f"normalised by the trapezoid rule on it), got x of shape {x.shape}"
+            + (f" = {x!r}" if x.size <= 8 else "") + "."
+        )
+    ux = np.asarray(u_fn(x), dtype=np.float64)
+    if ux.shape != x.shape or not np.all(np.isfinite(ux)):
+        raise ValueError(f"`{call}`: potential.u must be finite on the grid x, got shape {ux.shape} with "
+                         "non-finite values.")
     w = np.exp(-(ux - ux.min()) / D)
     return w / integrate.trapezoid(w, x)

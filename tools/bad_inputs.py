@@ -113,8 +113,8 @@ for kw in ({"n_grid": 1}, {"n_grid": 2}, {"n_grid": 0}, {"n_grid": 2.5}, {"pad":
     p = next(iter(kw))
     add("potentials", "exact_mfpt", p, lambda k=kw: sj.exact_mfpt(DW, -1.0, 0.0, 0.5, **k), what=str(kw))
 for xs, xe in ((0.0, 0.0), (nan, 0.0), ("a", 0.0), (-1.0, inf)):
-    add("potentials", "exact_mfpt", "x_start", lambda a=xs, b=xe: sj.exact_mfpt(DW, a, b, 0.5),
-        what=f"{xs!r}->{xe!r}")
+    add("potentials", "exact_mfpt", "x_start" if xe != inf else "x_end",
+        lambda a=xs, b=xe: sj.exact_mfpt(DW, a, b, 0.5), what=f"{xs!r}->{xe!r}")
 add("potentials", "exact_mfpt", "D", lambda: sj.exact_mfpt(DW, -1.0, 0.0, 0.0))
 add("potentials", "exact_mfpt", "D", lambda: sj.exact_mfpt(DW, -1.0, 0.0, 1e-4), what="D tiny: overflow")
 add("potentials", "exact_mfpt", "potential", lambda: sj.exact_mfpt(None, -1.0, 0.0, 0.5))
@@ -122,8 +122,8 @@ for grid, what in (([0.0], "1 point"), ([1.0, 0.0, -1.0], "descending"), ([0.0, 
                    (np.zeros((3, 3)), "2-D"), ([], "empty"), ([0.0, 0.0, 1.0], "repeated")):
     add("potentials", "gibbs_density", "x", lambda g=grid: sj.gibbs_density(DW, g, 0.5), what=what)
 add("potentials", "gibbs_density", "D", lambda: sj.gibbs_density(DW, np.linspace(-2, 2, 5), 0.0))
-add("potentials", "gibbs_density", "D", lambda: sj.gibbs_density(DW, np.linspace(-2, 2, 5), 1e-5),
-    what="D tiny")
+add("potentials", "gibbs_density", "D", lambda: sj.gibbs_density(DW, np.linspace(-2, 2, 5), 1e-5), ok=True,
+    what="D tiny: finite and normalised on the grid given")
 
 # ----------------------------------------------------------------------------- diagnostics
 
