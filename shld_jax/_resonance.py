@@ -65,9 +65,9 @@ class StochasticResonanceConfig:
     def __post_init__(self):
         c = "StochasticResonanceConfig"
         for name in ("base_gain", "min_gain", "max_gain", "gain_growth"):
-            v.positive(c, name, getattr(self, name))
-        v.non_negative(c, "stagnation_threshold", self.stagnation_threshold)
-        v.in_range(c, "gain_decay", self.gain_decay, 0.0, 1.0, closed="()")
+            v.float32(c, name, v.positive(c, name, getattr(self, name)))
+        v.float32(c, "stagnation_threshold", v.non_negative(c, "stagnation_threshold", self.stagnation_threshold))
+        v.float32(c, "gain_decay", v.in_range(c, "gain_decay", self.gain_decay, 0.0, 1.0, closed="()"))
         if not self.min_gain <= self.base_gain <= self.max_gain:
             raise ValueError(
                 f"`{c}`: gains must satisfy 0 < min_gain <= base_gain <= max_gain, got "
@@ -75,6 +75,12 @@ class StochasticResonanceConfig:
             )
         if not self.gain_growth > 1.0:
             raise ValueError(f"`{c}`: gain_growth must be > 1, got gain_growth = {self.gain_growth}.")
+        # the law runs in float32: g·growth must not overflow (it is clipped to max_gain after)
+        if self.max_gain * self.gain_growth > v.F32_MAX:
+            raise ValueError(
+                f"`{c}`: max_gain·gain_growth overflows float32, got max_gain = {self.max_gain}, "
+                f"gain_growth = {self.gain_growth}."
+            )
         for name in ("maximize", "relative"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 raise ValueError(f"`{c}`: {name} must be a bool, got {name} = {getattr(self, name)!r}.")
@@ -114,9 +120,10 @@ def step(state: ResonanceState, metric, config: StochasticResonanceConfig = DEFA
 
     ``g ← min(g·growth, g_max)`` if improvement < threshold, else ``max(g·decay, g_min)``;
     unchanged on the first call and on a non-finite metric (or a non-finite
-    relative improvement, e.g. ``prev = 0`` with ``relative=True``).
+    relative improvement, e.g. ``prev = 0`` with ``relative=True``). A metric that is not
+    a real scalar raises ``TypeError``/``ValueError`` (shapes are static, so also under ``jit``).
     """
-    metric = jnp.asarray(metric, jnp.float32)
+    metric = v.scalar_value("step", "metric", metric)
     ok = jnp.isfinite(metric)
     imp = improvement(state.prev_metric, metric, config)
     update = ok & jnp.isfinite(imp)  # False on the first call: prev is NaN
@@ -196,16 +203,18 @@ class StochasticResonanceInjector:
 
 
 class StochasticResonanceNoiseState(NamedTuple):
-    """Gain-law state and the PRNG key (split on every update)."""
+    """Gain-law state, the PRNG key (split on every update) and the number of skipped steps."""
 
     resonance: ResonanceState
     rng_key: jax.Array
+    skipped: jax.Array
 
 
-def _canonical_key(key):
-    if isinstance(key, (int, np.integer)):
-        return jax.random.key(int(key))
-    return key
+def _check_updates(call: str, updates) -> None:
+    leaves = jax.tree_util.tree_leaves(updates)
+    bad = [jnp.result_type(l) for l in leaves if not jnp.issubdtype(jnp.result_type(l), jnp.inexact)]
+    if bad:
+        raise TypeError(f"`{call}`: updates must be floating arrays (noise is Gaussian), got dtypes {bad}.")
 
 
 def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, *, key
@@ -215,9 +224,14 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
     Put it after ``optax.sgd`` to perturb the parameters directly (the seed's
     ``x' = x + g·ε`` on the iterate) or before to perturb gradients.
 
+    A step whose incoming updates hold a NaN/inf is skipped: the update is zero, the gain law
+    and the PRNG key do not advance, and ``state.skipped`` counts it (the same rule as
+    :func:`shld_jax.ars`). ``value`` must be a real scalar (the mean loss, not per-example losses).
+
     Args:
         config: gain-law hyperparameters (default: the seed's).
-        key: PRNG key or int seed.
+        key: PRNG key (``jax.random.key``), a raw ``uint32[2]`` key, or an int seed in ``[0, 2**32)``;
+            checked here, at construction.
 
     Returns:
         ``optax.GradientTransformationExtraArgs`` whose ``update`` takes ``value=loss``.
@@ -227,21 +241,31 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
         opt = optax.chain(optax.sgd(0.1), stochastic_resonance_noise(key=jax.random.key(0)))
         updates, state = opt.update(grads, state, params, value=loss)
     """
+    call = "stochastic_resonance_noise"
     config = DEFAULT_CONFIG if config is None else config
     if not isinstance(config, StochasticResonanceConfig):
         raise ValueError(
-            f"`stochastic_resonance_noise`: config must be a StochasticResonanceConfig, got "
-            f"config = {config!r}."
+            f"`{call}`: config must be a StochasticResonanceConfig, got config = {config!r}."
         )
+    key0 = v.prng_key(call, "key", key, allow_int=True)
 
     def init_fn(params):
         del params
-        return StochasticResonanceNoiseState(init(config), _canonical_key(key))
+        return StochasticResonanceNoiseState(init(config), key0, jnp.zeros([], jnp.int32))
 
     def update_fn(updates, state, params=None, *, value, **extra_args):
         del params, extra_args
+        value = v.scalar_value(call, "value", value)
+        _check_updates(call, updates)
+        ok = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(l)) for l in jax.tree_util.tree_leaves(updates)]))
         res = step(state.resonance, value, config)
         rng_key, sample_key = jax.random.split(state.rng_key)
-        return inject(res, updates, sample_key), StochasticResonanceNoiseState(res, rng_key)
+        noisy = inject(res, updates, sample_key)
+        out = jax.tree_util.tree_map(lambda n: jnp.where(ok, n, jnp.zeros_like(n)), noisy)
+        keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
+        new_state = StochasticResonanceNoiseState(
+            keep(res, state.resonance), keep(rng_key, state.rng_key),
+            state.skipped + jnp.where(ok, 0, 1).astype(jnp.int32))
+        return out, new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

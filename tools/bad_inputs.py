@@ -207,7 +207,7 @@ for kw, p in (({"base_gain": 0.0}, "base_gain"), ({"min_gain": 0.5}, "min_gain")
               ({"maximize": "yes"}, "maximize"), ({"max_gain": 1e39}, "max_gain"),
               ({"gain_growth": 1e39}, "gain_growth"), ({"stagnation_threshold": nan}, "stagnation_threshold"),
               ({"stagnation_threshold": 1e39}, "stagnation_threshold"),
-              ({"min_gain": 1e-46, "base_gain": 1e-46}, "min_gain"), ({"relative": 1}, "relative"),
+              ({"min_gain": 1e-46, "base_gain": 1e-46}, "base_gain"), ({"relative": 1}, "relative"),
               ({"base_gain": "x"}, "base_gain")):
     add("resonance", "StochasticResonanceConfig", p, lambda k=kw: CFG(**k), what=str(kw))
 
