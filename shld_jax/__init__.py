@@ -77,6 +77,7 @@ from shld_jax._resonance import (
 )
 from shld_jax._host import set_host_device_count as set_host_device_count
 from shld_jax._settings import Settings as Settings, settings as settings
+from shld_jax._llc import LLCResult as LLCResult, local_learning_coefficient as local_learning_coefficient
 
 __all__ = [
     # Langevin engine
