@@ -17,18 +17,27 @@ seed's example::
 
 and ``--verbose`` adds ``Gain schedule (every 10 steps):`` followed by
 ``step N: gain=G loss=L`` lines (after the summary). Bad arguments exit with status 2 and
-one line on stderr.
+one line on stderr. Limits: ``0 <= seed`` and ``seed + repeats − 1 < 2**32`` (JAX seeds are
+32-bit: larger ones would alias smaller ones), ``1 <= dim <= 2**24``, ``steps <= 10**7``.
+A closed output pipe (``shld info | head -1``) ends the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
 import math
+import os
 import sys
 
 DEFAULTS = {"steps": 100, "dim": 128, "seed": 42, "surface": "quadratic", "repeats": 1}
 SURFACES = ("quadratic", "plateau", "double-well")
+SEED_LIMIT = 2**32          # jax.random.key(s) aliases seeds >= 2**32 (key(2**32) == key(0))
+DIM_MAX = 2**24             # 64 MiB per float32 vector: a synthetic benchmark needs no more
+STEPS_MAX = 10**7
+REPEATS_MAX = 10**4
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,38 +47,33 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _int_at_least(lo):
+def _int_in(lo, hi):
+    """argparse type: an integer in ``[lo, hi]`` (``hi`` inclusive)."""
     def parse(s):
         try:
             x = int(s)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {s!r}") from None
-        if x < lo:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {lo}, got {s!r}")
+            x = None
+        if x is None or not lo <= x <= hi:
+            raise argparse.ArgumentTypeError(f"must be an integer in [{lo}, {hi}], got {s!r}")
         return x
 
     return parse
 
 
-def _surface(s):
-    if s not in SURFACES:
-        raise argparse.ArgumentTypeError(f"must be one of {', '.join(SURFACES)}, got {s!r}")
-    return s
-
-
 def _add_bench_args(p, extended: bool):
-    p.add_argument("--steps", type=_int_at_least(0), default=DEFAULTS["steps"],
+    p.add_argument("--steps", type=_int_in(0, STEPS_MAX), default=DEFAULTS["steps"],
                    help="number of optimization steps (default: 100)")
-    p.add_argument("--dim", type=_int_at_least(1), default=DEFAULTS["dim"],
+    p.add_argument("--dim", type=_int_in(1, DIM_MAX), default=DEFAULTS["dim"],
                    help="embedding dimension of the synthetic problem (default: 128)")
-    p.add_argument("--seed", type=_int_at_least(0), default=DEFAULTS["seed"],
-                   help="random seed for reproducibility (default: 42)")
+    p.add_argument("--seed", type=_int_in(0, SEED_LIMIT - 1), default=DEFAULTS["seed"],
+                   help="random seed for reproducibility, < 2**32 (default: 42)")
     p.add_argument("--verbose", action="store_true", help="print the gain schedule every 10 steps")
     if extended:
-        p.add_argument("--surface", type=_surface, default=DEFAULTS["surface"],
-                       help="loss surface: quadratic, plateau or double-well (default: quadratic)")
+        p.add_argument("--surface", choices=SURFACES, default=DEFAULTS["surface"],
+                       help="loss surface (default: quadratic)")
         p.add_argument("--baseline", action="store_true", help="also run without noise and print both")
-        p.add_argument("--repeats", type=_int_at_least(1), default=DEFAULTS["repeats"],
+        p.add_argument("--repeats", type=_int_in(1, REPEATS_MAX), default=DEFAULTS["repeats"],
                        help="seeds seed, seed+1, ...; print mean ± sd (default: 1)")
         p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
 
@@ -152,6 +156,35 @@ def _guard(fn):
     return 0
 
 
+def _check_seed_range(p, a):
+    last = a.seed + getattr(a, "repeats", 1) - 1
+    if last >= SEED_LIMIT:
+        p.error(f"argument --seed: seeds {a.seed}..{last} (--seed + --repeats - 1) must stay below 2**32 "
+                f"= {SEED_LIMIT}")
+
+
+def _pipe_safe(entry):
+    """A reader that closes the pipe early (``| head -1``) ends the command without a traceback.
+
+    Python's recipe (docs, "Note on SIGPIPE"): point stdout at devnull so the interpreter's
+    final flush does not raise again, and exit with status 1.
+    """
+    @functools.wraps(entry)
+    def wrapper(argv=None) -> int:
+        try:
+            rc = entry(argv)
+            sys.stdout.flush()
+            return rc
+        except BrokenPipeError:
+            with contextlib.suppress(OSError, ValueError):
+                devnull = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(devnull, sys.stdout.fileno())
+            return 1
+
+    return wrapper
+
+
+@_pipe_safe
 def main(argv=None) -> int:
     """``shld {sr-bench, info}``."""
     import shld_jax
@@ -168,18 +201,22 @@ def main(argv=None) -> int:
         return 2
     if a.command == "info":
         return _guard(info)
+    _check_seed_range(b, a)
     return _guard(lambda: run_bench(a.steps, a.dim, a.seed, a.verbose, a.surface, a.baseline,
                                     a.repeats, a.json))
 
 
+@_pipe_safe
 def epsilon_stochastic(argv=None) -> int:
     """Seed 000's ``epsilon-stochastic --steps --dim --seed --verbose``."""
     p = _Parser(prog="epsilon-stochastic", description="SR benchmark on a quadratic loss (seed 000).")
     _add_bench_args(p, extended=False)
     a = p.parse_args(argv)
+    _check_seed_range(p, a)
     return _guard(lambda: run_bench(a.steps, a.dim, a.seed, a.verbose))
 
 
+@_pipe_safe
 def epsilon_info(argv=None) -> int:
     """Seed 000's ``epsilon-info``."""
     _Parser(prog="epsilon-info", description="version, JAX backend and devices, defaults").parse_args(argv)

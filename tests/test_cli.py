@@ -135,3 +135,32 @@ def test_bad_arguments_in_process(capsys, fn, argv, words):
 def test_no_command_prints_usage_and_returns_2(capsys):
     assert cli.main([]) == 2
     assert capsys.readouterr().err.startswith("usage: shld")
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["sr-bench", "--seed", str(2**63)], "--seed"),          # used to overflow inside jax.random.key
+    (["sr-bench", "--seed", str(2**32)], "--seed"),          # would alias seed 0
+    (["sr-bench", "--seed", str(2**32 - 2), "--repeats", "3"], "below 2**32"),
+    (["sr-bench", "--dim", "1e12"], "--dim"),
+    (["sr-bench", "--dim", str(10**12)], "--dim"),           # used to fail allocating 7 TiB
+    (["sr-bench", "--steps", str(10**12)], "--steps"),
+    (["sr-bench", "--surface", "saddle"], "choose from"),
+])
+def test_out_of_range_arguments_are_argparse_errors(capsys, argv, words):
+    with pytest.raises(SystemExit) as e:
+        cli.main(argv)
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and words in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("argv", [["-m", "shld_jax.cli", "info"], ["-m", "shld_jax.cli", "sr-bench", "--steps", "0",
+                                                                      "--dim", "2"]])
+def test_a_closed_pipe_ends_quietly(argv):
+    # the reader is gone before the command writes: like `shld info | head -0`
+    p = subprocess.Popen([sys.executable, *argv], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env={**os.environ, "JAX_PLATFORMS": "cpu"})
+    p.stdout.close()
+    err = p.stderr.read().decode()
+    assert p.wait(timeout=120) == 1
+    assert "Traceback" not in err and "BrokenPipeError" not in err, err
