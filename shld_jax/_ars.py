@@ -24,7 +24,9 @@ Choices where the seed is silent or ambiguous (all explicit here):
 * **Edge cases.** Fewer than 3 values in the window, or a slice with zero variance
   (a constant window): ρ₁ = 0, so Ψ = 1 (no evidence of resonance). ρ₁ is clipped to
   [−1, 1]. A NaN or ±inf loss leaves the whole state (statistics, inner optimizer, key)
-  as it was, zeroes the update (the step is skipped) and increments ``n_nonfinite``.
+  as it was, zeroes the update (the step is skipped) and increments ``n_nonfinite``; so
+  does a finite loss with a NaN/±inf gradient leaf (counted in ``n_nonfinite_grad``), so that
+  one bad gradient cannot poison the inner Adam moments for good.
   A negative loss (impossible for a cross-entropy) counts as S = 0, so Φ never exceeds 1;
   |loss| is capped at 1e30 (float32 headroom for differences and ratios).
 * **Schedules.** ``inject_hyperparams`` recomputes scheduled hyperparameters from their
@@ -32,6 +34,16 @@ Choices where the seed is silent or ambiguous (all explicit here):
   ``learning_rate`` is handled by scaling the inner update by the same factor (exact for
   every optax alias, whose update is linear in the learning rate); scheduled ``b1``/``b2``
   with the gate on the betas raise a ``ValueError`` at ``init``.
+
+* **Recorded per step.** ``ARSState.lr``, ``.b1``, ``.b2`` hold the effective learning rate
+  and betas of the last step (NaN where the inner optimizer has no such hyperparameter).
+* **Under** ``optax.MultiSteps(ars(...), k)``: MultiSteps calls ARS on every micro-batch but
+  keeps its new state only on the k-th, so ARS sees one loss per accumulated step, the
+  *last* micro-batch's ``value`` (not the mean over the k micro-batches); pass the mean
+  yourself if you want it.
+* **The code** follows the seed's steps as named functions: ``_guard_step`` (1–3),
+  ``_surprise_step`` (4), ``_gate_step`` (5), ``_jitter_step`` (6), ``_modulate`` (7–8) and
+  ``_inner_step`` (9–10), composed by ``_step``.
 
 Options beyond the seed (all off by default), for the ablation in notebook 05:
 
@@ -61,6 +73,7 @@ from typing import Any, NamedTuple
 import jax
 import jax.flatten_util
 import jax.numpy as jnp
+import numpy as np
 import optax
 
 from shld_jax import _validate as v
@@ -77,7 +90,7 @@ class ARSState(NamedTuple):
     buffer: jax.Array        # [window] past finite losses (ring)
     head: jax.Array          # next write position in the ring
     count: jax.Array         # finite losses seen (int32)
-    n_nonfinite: jax.Array   # skipped steps (non-finite loss)
+    n_nonfinite: jax.Array   # skipped steps: non-finite loss
     loss_ema: jax.Array      # un-debiased EMA of finite losses (surprise="relative")
     rng_key: jax.Array
     surprise: jax.Array      # S_t of the last finite step
@@ -85,6 +98,26 @@ class ARSState(NamedTuple):
     psi: jax.Array
     phi: jax.Array
     jitter: jax.Array
+    n_nonfinite_grad: jax.Array = jnp.zeros([], jnp.int32)  # skipped steps: finite loss, non-finite gradient
+    lr: jax.Array = jnp.float32(jnp.nan)   # effective learning rate of the last step (NaN: inner has none)
+    b1: jax.Array = jnp.float32(jnp.nan)   # effective b1 of the last step (NaN: inner has none)
+    b2: jax.Array = jnp.float32(jnp.nan)   # effective b2 of the last step (NaN: inner has none)
+
+
+class _Config(NamedTuple):
+    """ARS's validated, static hyperparameters."""
+
+    window: int
+    alpha: float
+    phi_min: float
+    eps: float
+    jitter_scale: float
+    use_gate: bool
+    use_jitter: bool
+    surprise: str
+    guard: str
+    gate_on: str
+    ema_decay: float
 
 
 def _chronological(buffer, head, count):
@@ -132,6 +165,194 @@ def _check_inner(inner_state):
             f"`hyperparams` dict), got an inner state of type {type(inner_state).__name__}.")
 
 
+def _check_key(name: str, key) -> jax.Array:
+    """Accept a typed key (``jax.random.key``) or a raw ``uint32`` key (``jax.random.PRNGKey``)."""
+    if isinstance(key, jax.Array) and jnp.issubdtype(key.dtype, jax.dtypes.prng_key):
+        if key.shape != ():
+            raise ValueError(f"`{name}`: key must be a single PRNG key, got a key array of shape "
+                             f"key.shape = {key.shape}.")
+        return key
+    if (isinstance(key, (jax.Array, np.ndarray)) and key.dtype == np.uint32
+            and key.ndim == 1 and key.shape[0] in (2, 4)):
+        return jnp.asarray(key)
+    raise ValueError(f"`{name}`: key must be a JAX PRNG key (jax.random.key(seed) or "
+                     f"jax.random.PRNGKey(seed)), got key = {key!r} of type {type(key).__name__}.")
+
+
+def _validate(window, alpha, phi_min, eps, jitter_scale, use_gate, use_jitter, surprise, guard,
+              gate_on, ema_decay) -> _Config:
+    name = "ars"
+    window = v.positive_int(name, "window", window)
+    if window < 3:
+        raise ValueError(f"`{name}`: window must be an integer >= 3, got window = {window}.")
+    for flag, val in (("use_gate", use_gate), ("use_jitter", use_jitter)):
+        if not isinstance(val, bool):
+            raise ValueError(f"`{name}`: {flag} must be a bool, got {flag} = {val!r}.")
+    for opt, val, allowed in (("surprise", surprise, _SURPRISE), ("guard", guard, _GUARD),
+                              ("gate_on", gate_on, _GATE_ON)):
+        if val not in allowed:
+            raise ValueError(f"`{name}`: {opt} must be one of {allowed}, got {opt} = {val!r}.")
+    return _Config(
+        window, v.positive(name, "alpha", alpha),
+        v.in_range(name, "phi_min", phi_min, 0.0, 1.0, closed="(]"),
+        v.in_range(name, "eps", eps, 0.0, 1.0, closed="()"),
+        v.in_range(name, "jitter_scale", jitter_scale, 0.0, 1.0, closed="[)"),
+        use_gate, use_jitter, surprise, guard, gate_on,
+        v.in_range(name, "ema_decay", ema_decay, 0.0, 1.0, closed="()"))
+
+
+# ------------------------------------------------------------------ the named steps of one update
+def _guard_step(cfg: _Config, state: ARSState, safe):
+    """Steps 1–3: push the loss into the ring, then ρ₁ and Ψ over the window that includes it."""
+    W = cfg.window
+    buffer = state.buffer.at[state.head].set(safe)
+    head = (state.head + 1) % W
+    count = state.count + 1
+    win, n = _chronological(buffer, head, count)
+    if cfg.guard == "diff":
+        d = jnp.where(jnp.arange(W - 1) < n - 1, win[1:] - win[:-1], 0.0)
+        rho1 = lag1_autocorr(d, n - 1)
+    else:
+        rho1 = lag1_autocorr(win, n)
+    return buffer, head, count, rho1, entropy_guard(rho1, cfg.eps)
+
+
+def _surprise_step(cfg: _Config, state: ARSState, safe):
+    """Step 4's S_t (raw loss, or relative to the debiased loss EMA) and the updated EMA."""
+    if cfg.surprise == "relative":
+        seen = state.count.astype(jnp.float32)
+        mean = state.loss_ema / jnp.maximum(1.0 - cfg.ema_decay ** seen, 1e-30)
+        s = jnp.where(state.count > 0,
+                      jnp.clip(safe / jnp.maximum(mean, 1e-12) - 1.0, 0.0, 1e30), 0.0)
+    else:
+        s = jnp.maximum(safe, 0.0)   # a negative loss is no surprise: keeps Φ ≤ 1
+    return s, cfg.ema_decay * state.loss_ema + (1.0 - cfg.ema_decay) * safe
+
+
+def _gate_step(cfg: _Config, s, psi):
+    """Step 5: Φ from the surprise gate (1 when the gate is off)."""
+    if not cfg.use_gate:
+        return jnp.float32(1.0)
+    return surprise_gate(s, psi, alpha=cfg.alpha, phi_min=cfg.phi_min)
+
+
+def _jitter_step(cfg: _Config, rng_key, psi):
+    """Step 6: χ = u·scale·(1 − Ψ), u ~ U(−1, 1); the key is split every step (optax.add_noise)."""
+    rng_key, sub = jax.random.split(rng_key)
+    if not cfg.use_jitter:
+        return rng_key, jnp.float32(0.0)
+    u = jax.random.uniform(sub, (), jnp.float32, -1.0, 1.0)
+    return rng_key, u * cfg.jitter_scale * (1.0 - psi)
+
+
+def _modulate(cfg: _Config, hp: dict, scheduled: set, phi, jitter):
+    """Steps 7–8: the hyperparameters of this step, and a factor for the update when the
+    learning rate cannot be overridden (scheduled, or absent)."""
+    new_hp, post_scale, lr_factor = dict(hp), None, None
+    if cfg.use_jitter:
+        lr_factor = 1.0 + jitter
+    if cfg.use_gate and cfg.gate_on == "lr":
+        lr_factor = phi if lr_factor is None else lr_factor * phi
+    if cfg.use_gate and cfg.gate_on == "betas":
+        for b in ("b1", "b2"):
+            if b in hp:
+                new_hp[b] = (hp[b] * phi).astype(jnp.asarray(hp[b]).dtype)
+    if lr_factor is not None:
+        if "learning_rate" in hp and "learning_rate" not in scheduled:
+            new_hp["learning_rate"] = (hp["learning_rate"] * lr_factor).astype(
+                jnp.asarray(hp["learning_rate"]).dtype)
+        else:
+            post_scale = lr_factor   # exact for optax's aliases: their update is linear in the lr
+    return new_hp, post_scale
+
+
+def _inner_step(inner, new_hp, post_scale, updates, inner_state, params, value, extra_args):
+    """Steps 9–10: the inner update with ``new_hp``, then the hyperparameters restored.
+    Returns the update, the inner state, and the step's effective lr, b1 and b2."""
+    hp = inner_state.hyperparams
+    scheduled = set(getattr(inner_state, "hyperparams_states", {}) or {})
+    stepped = inner_state._replace(hyperparams=new_hp)
+    new_updates, stepped = inner.update(updates, stepped, params, value=value, **extra_args)
+    used = stepped.hyperparams
+    if post_scale is not None:
+        new_updates = jax.tree_util.tree_map(lambda u: (u * post_scale).astype(u.dtype), new_updates)
+    nan = jnp.float32(jnp.nan)
+    f32 = lambda k: jnp.asarray(used[k], jnp.float32) if k in used else nan
+    lr = f32("learning_rate") * (1.0 if post_scale is None else post_scale)
+    restored = {k: (used[k] if k in scheduled else hp[k]) for k in used}
+    return new_updates, stepped._replace(hyperparams=restored), (lr, f32("b1"), f32("b2"))
+
+
+def _step(cfg: _Config, inner, updates, state: ARSState, params, loss, value, extra_args):
+    """One ARS update on a finite loss (the seed's steps 1–10)."""
+    # |loss| is capped at 1e30 so that differences and ratios stay finite in float32
+    safe = jnp.clip(loss, -1e30, 1e30)
+    buffer, head, count, rho1, psi = _guard_step(cfg, state, safe)
+    s, loss_ema = _surprise_step(cfg, state, safe)
+    phi = _gate_step(cfg, s, psi)
+    rng_key, jitter = _jitter_step(cfg, state.rng_key, psi)
+    scheduled = set(getattr(state.inner_state, "hyperparams_states", {}) or {})
+    new_hp, post_scale = _modulate(cfg, state.inner_state.hyperparams, scheduled, phi, jitter)
+    new_updates, inner_state, (lr, b1, b2) = _inner_step(
+        inner, new_hp, post_scale, updates, state.inner_state, params, value, extra_args)
+    return new_updates, ARSState(
+        inner_state=inner_state, buffer=buffer, head=head, count=count,
+        n_nonfinite=state.n_nonfinite, loss_ema=loss_ema, rng_key=rng_key, surprise=s,
+        rho1=rho1, psi=psi, phi=jnp.asarray(phi, jnp.float32),
+        jitter=jnp.asarray(jitter, jnp.float32), n_nonfinite_grad=state.n_nonfinite_grad,
+        lr=lr, b1=b1, b2=b2)
+
+
+def _init(cfg: _Config, inner, key, params) -> ARSState:
+    inner_state = inner.init(params)
+    _check_inner(inner_state)
+    hp = inner_state.hyperparams
+    scheduled = set(getattr(inner_state, "hyperparams_states", {}) or {})
+    if cfg.use_gate and cfg.gate_on == "betas":
+        if scheduled & {"b1", "b2"}:
+            raise ValueError("`ars`: b1/b2 are scheduled in inner "
+                             f"({sorted(scheduled)}); inject_hyperparams overwrites scheduled "
+                             "values, so the gate cannot act on them: use constant betas or "
+                             "gate_on='lr'.")
+        if not {"b1", "b2"} & set(hp):
+            raise ValueError("`ars`: the gate acts on b1/b2 (gate_on='betas'), but inner has "
+                             f"neither (its hyperparameters: {sorted(hp)}), so the gate would do "
+                             "nothing (e.g. optax.sgd's `momentum` is not a beta): use "
+                             "gate_on='lr', or use_gate=False.")
+    f32 = lambda x: jnp.asarray(x, jnp.float32)
+    nan = f32(jnp.nan)
+    return ARSState(inner_state=inner_state, buffer=jnp.zeros((cfg.window,), jnp.float32),
+                    head=jnp.zeros([], jnp.int32), count=jnp.zeros([], jnp.int32),
+                    n_nonfinite=jnp.zeros([], jnp.int32), loss_ema=f32(0.0), rng_key=key,
+                    surprise=f32(0.0), rho1=f32(0.0), psi=f32(1.0), phi=f32(1.0),
+                    jitter=f32(0.0), n_nonfinite_grad=jnp.zeros([], jnp.int32),
+                    lr=f32(hp["learning_rate"]) if "learning_rate" in hp else nan,
+                    b1=f32(hp["b1"]) if "b1" in hp else nan, b2=f32(hp["b2"]) if "b2" in hp else nan)
+
+
+def _update(cfg: _Config, inner, updates, state: ARSState, params, value, extra_args):
+    """The update: validate ``value``, step, and skip (counted) on a non-finite loss or gradient."""
+    if jnp.ndim(value) != 0:
+        raise ValueError(f"`ars`: value must be a scalar loss, got value of shape "
+                         f"{jnp.shape(value)}; pass the mean loss (e.g. loss.mean()).")
+    loss = jnp.asarray(value, jnp.float32)
+    finite = jnp.isfinite(loss)
+    grads_ok = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(u))
+                                    for u in jax.tree_util.tree_leaves(updates)]))
+    new_updates, new = _step(cfg, inner, updates, state, params,
+                             jnp.where(finite, loss, 0.0), value, extra_args)
+    # skipped: no step, state as it was, counted. A select rather than lax.cond: measured
+    # cheaper on CPU for small models, and what vmap would produce anyway.
+    ok = finite & grads_ok
+    skipped = state._replace(
+        n_nonfinite=state.n_nonfinite + (~finite).astype(jnp.int32),
+        n_nonfinite_grad=state.n_nonfinite_grad + (finite & ~grads_ok).astype(jnp.int32))
+    out_state = jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, skipped)
+    out_updates = jax.tree_util.tree_map(lambda u: jnp.where(ok, u, jnp.zeros_like(u)),
+                                         new_updates)
+    return out_updates, out_state
+
+
 def ars(inner: optax.GradientTransformation, *, key, window: int = 100, alpha: float = 1.0,
         phi_min: float = 0.1, eps: float = 1e-6, jitter_scale: float = 0.1,
         use_gate: bool = True, use_jitter: bool = True, surprise: str = "loss",
@@ -141,8 +362,10 @@ def ars(inner: optax.GradientTransformation, *, key, window: int = 100, alpha: f
 
     Args:
       inner: an optimizer from ``optax.inject_hyperparams(factory)(...)``; its ``b1``/``b2``
-        (where present) and ``learning_rate`` are modulated.
-      key: PRNG key for the jitter (kept in the state and split every step).
+        (where present) and ``learning_rate`` are modulated. With ``gate_on="betas"`` it must
+        have ``b1`` or ``b2`` (``init`` refuses e.g. ``optax.sgd``, whose gate would do nothing).
+      key: PRNG key for the jitter, typed (``jax.random.key``) or raw ``uint32``
+        (``jax.random.PRNGKey``); kept in the state and split every step. Ints are refused.
       window: ring-buffer length W ≥ 3 for ρ₁.
       alpha: gate sensitivity α > 0.
       phi_min: floor of the gate, 0 < Φ_min ≤ 1.
@@ -157,132 +380,24 @@ def ars(inner: optax.GradientTransformation, *, key, window: int = 100, alpha: f
 
     Returns:
       ``optax.GradientTransformationExtraArgs``; call ``update(grads, state, params,
-      value=loss)``. The state (:class:`ARSState`) exposes ρ₁, Ψ, Φ, χ and S of the step.
+      value=loss)`` with a scalar loss (anything else raises ``ValueError``). The state
+      (:class:`ARSState`) exposes ρ₁, Ψ, Φ, χ, S and the effective lr, b1, b2 of the step.
+      A step with a non-finite loss, or a finite loss and a non-finite gradient, is skipped
+      (zero update, state unchanged) and counted (``n_nonfinite``, ``n_nonfinite_grad``).
     """
-    name = "ars"
-    window = v.positive_int(name, "window", window)
-    if window < 3:
-        raise ValueError(f"`{name}`: window must be an integer >= 3, got window = {window}.")
-    alpha = v.positive(name, "alpha", alpha)
-    phi_min = v.in_range(name, "phi_min", phi_min, 0.0, 1.0, closed="(]")
-    eps = v.in_range(name, "eps", eps, 0.0, 1.0, closed="()")
-    jitter_scale = v.in_range(name, "jitter_scale", jitter_scale, 0.0, 1.0, closed="[)")
-    ema_decay = v.in_range(name, "ema_decay", ema_decay, 0.0, 1.0, closed="()")
-    for flag, val in (("use_gate", use_gate), ("use_jitter", use_jitter)):
-        if not isinstance(val, bool):
-            raise ValueError(f"`{name}`: {flag} must be a bool, got {flag} = {val!r}.")
-    for opt, val, allowed in (("surprise", surprise, _SURPRISE), ("guard", guard, _GUARD),
-                              ("gate_on", gate_on, _GATE_ON)):
-        if val not in allowed:
-            raise ValueError(f"`{name}`: {opt} must be one of {allowed}, got {opt} = {val!r}.")
-    if key is None or not hasattr(key, "dtype"):
-        raise ValueError(f"`{name}`: key must be a JAX PRNG key, got key = {key!r}.")
+    cfg = _validate(window, alpha, phi_min, eps, jitter_scale, use_gate, use_jitter, surprise,
+                    guard, gate_on, ema_decay)
+    key = _check_key("ars", key)
     if not isinstance(inner, optax.GradientTransformation):
-        raise ValueError(f"`{name}`: inner must be an optax GradientTransformation, got "
+        raise ValueError(f"`ars`: inner must be an optax GradientTransformation, got "
                          f"inner = {inner!r}.")
     inner = optax.with_extra_args_support(inner)
 
-    def init_fn(params):
-        inner_state = inner.init(params)
-        _check_inner(inner_state)
-        scheduled = set(getattr(inner_state, "hyperparams_states", {}) or {})
-        if use_gate and gate_on == "betas" and scheduled & {"b1", "b2"}:
-            raise ValueError(f"`{name}`: b1/b2 are scheduled in inner ({sorted(scheduled)}); "
-                             "inject_hyperparams overwrites scheduled values, so the gate cannot "
-                             "act on them: use constant betas or gate_on='lr'.")
-        f32 = lambda x: jnp.asarray(x, jnp.float32)
-        return ARSState(inner_state=inner_state, buffer=jnp.zeros((window,), jnp.float32),
-                        head=jnp.zeros([], jnp.int32), count=jnp.zeros([], jnp.int32),
-                        n_nonfinite=jnp.zeros([], jnp.int32), loss_ema=f32(0.0), rng_key=key,
-                        surprise=f32(0.0), rho1=f32(0.0), psi=f32(1.0), phi=f32(1.0),
-                        jitter=f32(0.0))
-
-    def step(updates, state, params, loss, value, extra_args):
-        # |loss| is capped at 1e30 so that differences and ratios stay finite in float32
-        safe = jnp.clip(loss, -1e30, 1e30)
-
-        # 1-3: push the loss, then guard over the window including it.
-        buffer = state.buffer.at[state.head].set(safe)
-        head = (state.head + 1) % window
-        count = state.count + 1
-        win, n = _chronological(buffer, head, count)
-        if guard == "diff":
-            d = jnp.where(jnp.arange(window - 1) < n - 1, win[1:] - win[:-1], 0.0)
-            rho1 = lag1_autocorr(d, n - 1)
-        else:
-            rho1 = lag1_autocorr(win, n)
-        psi = entropy_guard(rho1, eps)
-
-        # 4-5: surprise and gate.
-        if surprise == "relative":
-            seen = state.count.astype(jnp.float32)
-            mean = state.loss_ema / jnp.maximum(1.0 - ema_decay ** seen, 1e-30)
-            s = jnp.where(state.count > 0,
-                          jnp.clip(safe / jnp.maximum(mean, 1e-12) - 1.0, 0.0, 1e30), 0.0)
-        else:
-            s = jnp.maximum(safe, 0.0)   # a negative loss is no surprise: keeps Φ ≤ 1
-        loss_ema = ema_decay * state.loss_ema + (1.0 - ema_decay) * safe
-        phi = surprise_gate(s, psi, alpha=alpha, phi_min=phi_min) if use_gate else jnp.float32(1.0)
-
-        # 6: jitter (key split every step, like optax.add_noise).
-        rng_key, sub = jax.random.split(state.rng_key)
-        if use_jitter:
-            u = jax.random.uniform(sub, (), jnp.float32, -1.0, 1.0)
-            jitter = u * jitter_scale * (1.0 - psi)
-        else:
-            jitter = jnp.float32(0.0)
-
-        # 7-10: modulate, step, restore.
-        inner_state = state.inner_state
-        hp = inner_state.hyperparams
-        scheduled = set(getattr(inner_state, "hyperparams_states", {}) or {})
-        new_hp, post_scale = dict(hp), None
-        lr_factor = None
-        if use_jitter:
-            lr_factor = 1.0 + jitter
-        if use_gate and gate_on == "lr":
-            lr_factor = phi if lr_factor is None else lr_factor * phi
-        if use_gate and gate_on == "betas":
-            for b in ("b1", "b2"):
-                if b in hp:
-                    new_hp[b] = (hp[b] * phi).astype(jnp.asarray(hp[b]).dtype)
-        if lr_factor is not None:
-            if "learning_rate" in scheduled:
-                post_scale = lr_factor
-            elif "learning_rate" in hp:
-                new_hp["learning_rate"] = (hp["learning_rate"] * lr_factor).astype(
-                    jnp.asarray(hp["learning_rate"]).dtype)
-            else:
-                post_scale = lr_factor   # no lr hyperparameter: scale the update itself
-        stepped = inner_state._replace(hyperparams=new_hp)
-        new_updates, stepped = inner.update(updates, stepped, params, value=value, **extra_args)
-        if post_scale is not None:
-            new_updates = jax.tree_util.tree_map(
-                lambda u: (u * post_scale).astype(u.dtype), new_updates)
-        restored = {k: (stepped.hyperparams[k] if k in scheduled else hp[k])
-                    for k in stepped.hyperparams}
-        stepped = stepped._replace(hyperparams=restored)
-
-        return new_updates, ARSState(
-            inner_state=stepped, buffer=buffer, head=head, count=count,
-            n_nonfinite=state.n_nonfinite, loss_ema=loss_ema, rng_key=rng_key, surprise=s,
-            rho1=rho1, psi=psi, phi=jnp.asarray(phi, jnp.float32),
-            jitter=jnp.asarray(jitter, jnp.float32))
-
     def update_fn(updates, state, params=None, *, value, **extra_args):
-        loss = jnp.asarray(value, jnp.float32)
-        finite = jnp.isfinite(loss)
-        new_updates, new = step(updates, state, params, jnp.where(finite, loss, 0.0), value,
-                                extra_args)
-        # non-finite loss: no step, state as it was, counted. A select rather than lax.cond:
-        # measured cheaper on CPU for small models, and what vmap would produce anyway.
-        skipped = state._replace(n_nonfinite=state.n_nonfinite + 1)
-        out_state = jax.tree_util.tree_map(lambda a, b: jnp.where(finite, a, b), new, skipped)
-        out_updates = jax.tree_util.tree_map(
-            lambda u: jnp.where(finite, u, jnp.zeros_like(u)), new_updates)
-        return out_updates, out_state
+        return _update(cfg, inner, updates, state, params, value, extra_args)
 
-    return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+    return optax.GradientTransformationExtraArgs(lambda params: _init(cfg, inner, key, params),
+                                                 update_fn)
 
 
 class RegulariserState(NamedTuple):

@@ -302,3 +302,60 @@ def test_smooth_and_summarize_on_synthetic_runs():
     np.testing.assert_allclose(s["peak_wnorm"], [40, 79, 118])
     with pytest.raises(ValueError, match="shift_step"):
         E.Setup(n_steps=10, shift_step=10).check()
+
+
+# ---------------------------------------------------------------- reliability ([2.4], [2.5])
+@settings(max_examples=15, deadline=None)
+@given(bad_step=st.integers(0, 5), leaf=st.sampled_from(["w", "b"]),
+       bad=st.sampled_from([float("nan"), float("inf"), -float("inf")]))
+def test_nonfinite_gradient_with_finite_loss_is_skipped_and_counted(bad_step, leaf, bad):
+    opt = A.ars(adamw(), key=jax.random.key(0), window=5)
+    upd = jax.jit(opt.update)
+    s = opt.init(PARAMS)
+    for i in range(6):
+        g = grads(i)
+        if i == bad_step:
+            g = {**g, leaf: g[leaf].at[()].set(bad) if g[leaf].ndim == 0 else g[leaf].at[0].set(bad)}
+        prev = s
+        u, s = upd(g, s, PARAMS, value=1.0 + 0.1 * i)
+        assert all(bool(jnp.all(jnp.isfinite(x))) for x in jax.tree_util.tree_leaves((u, s)))
+        if i == bad_step:
+            assert all(bool(jnp.all(x == 0)) for x in jax.tree_util.tree_leaves(u))
+            assert int(s.count) == int(prev.count)
+    assert int(s.n_nonfinite_grad) == 1 and int(s.n_nonfinite) == 0
+
+
+def test_vector_value_is_refused():
+    opt = A.ars(adamw(), key=jax.random.key(0))
+    with pytest.raises(ValueError, match="scalar loss"):
+        opt.update(grads(0), opt.init(PARAMS), PARAMS, value=jnp.ones(3))
+
+
+def test_gate_without_betas_is_refused_at_init():
+    sgd = optax.inject_hyperparams(optax.sgd)(learning_rate=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="neither"):
+        A.ars(sgd, key=jax.random.key(0)).init(PARAMS)
+    A.ars(sgd, key=jax.random.key(0), gate_on="lr").init(PARAMS)   # acts on the lr: fine
+
+
+def test_keys_typed_and_raw_accepted_ints_refused():
+    for key in (jax.random.key(3), jax.random.PRNGKey(3)):
+        opt = A.ars(adamw(), key=key)
+        _, s = opt.update(grads(0), opt.init(PARAMS), PARAMS, value=1.0)
+        assert np.isfinite(float(s.jitter))
+    for bad in (3, 3.0, None, np.arange(3)):
+        with pytest.raises(ValueError, match="key must be a JAX PRNG key"):
+            A.ars(adamw(), key=bad)
+
+
+def test_state_records_effective_lr_and_betas():
+    opt = A.ars(adamw(), key=jax.random.key(1), window=5)
+    _, ss = run(opt, [3.0, 2.0, 1.5])
+    s = ss[-1]
+    np.testing.assert_allclose(s.b1, B1 * s.phi, rtol=1e-6)
+    np.testing.assert_allclose(s.b2, B2 * s.phi, rtol=1e-6)
+    np.testing.assert_allclose(s.lr, LR * (1 + s.jitter), rtol=1e-6)
+    sched = optax.inject_hyperparams(optax.adam)(learning_rate=optax.linear_schedule(1.0, 0.0, 10))
+    opt = A.ars(sched, key=jax.random.key(1), use_gate=False, jitter_scale=0.0)
+    _, ss = run(opt, [1.0, 1.0])
+    np.testing.assert_allclose(ss[1].lr, 0.9, rtol=1e-6)   # schedule value at count 1
