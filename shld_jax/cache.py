@@ -27,7 +27,9 @@ arrays and the result's tree (JSON, including scalar leaves), so its sha256,
 recorded in the manifest, covers everything a read returns. An entry is written in
 a temporary sibling directory, fsynced, then renamed into place: an entry either
 exists whole or not at all. Temporary directories left by a killed process are
-ignored and removed by a later write.
+ignored and removed by a later write. Replacing an entry (``SHLD_FRESH=1``) renames the
+new one in before the old one is deleted, so a kill at any point leaves the old entry or
+the new one, never neither (see :func:`_store`).
 
 **Reads** verify format, key and checksum; a corrupted or unreadable entry is
 reported with a :class:`CacheWarning` naming the key and the reason, recomputed and
@@ -473,7 +475,11 @@ def _pid_alive(pid: int) -> bool:
 
 
 def _clean_leftovers(d: Path, max_age_s: float = 86400.0) -> None:
-    """Remove ``.tmp-*``/``.trash-*`` directories of dead processes (or older than a day)."""
+    """Remove ``.tmp-*``/``.trash-*`` directories of dead processes (or older than a day).
+
+    A ``.trash-*`` directory is always a complete, once-published entry; if a writer died
+    after moving it aside and before renaming its replacement in, it is put back first.
+    """
     if not d.is_dir():
         return
     for p in d.iterdir():
@@ -483,7 +489,67 @@ def _clean_leftovers(d: Path, max_age_s: float = 86400.0) -> None:
         with contextlib.suppress(OSError):
             old = time.time() - p.stat().st_mtime > max_age_s
             if old or not _pid_alive(int(m.group(2))):
+                if m.group(1) == "trash" and _restore(p):
+                    continue
                 shutil.rmtree(p, ignore_errors=True)
+
+
+def _restore(trash: Path) -> bool:
+    """Rename an orphaned ``.trash-*`` entry back to its key when that key has no entry."""
+    try:
+        key = json.loads((trash / _MANIFEST).read_text()).get("key")
+    except (OSError, ValueError):
+        return False
+    if not isinstance(key, str) or not re.fullmatch(r"[0-9a-f]{64}", key):
+        return False
+    target = trash.parent / key
+    if target.exists():
+        return False
+    try:
+        os.rename(trash, target)
+    except OSError:
+        return False
+    log.info("cache: restored %s from an interrupted replacement", key[:12])
+    return True
+
+
+def _recover(entry: Path) -> None:
+    """Before a miss on ``entry``: put back its old version if a killed writer left it aside."""
+    if entry.exists() or not entry.parent.is_dir():
+        return
+    for p in entry.parent.glob(f".trash-{entry.name[:16]}-*"):
+        m = re.match(r"\.trash-[0-9a-f]*-(\d+)-", p.name)
+        if m and not _pid_alive(int(m.group(1))) and _restore(p):
+            return
+
+
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns False where the call is unavailable (other systems, old kernels or filesystems
+    that refuse it); raises ``OSError`` on any other failure.
+    """
+    import ctypes
+    import errno
+
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        fn = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    if fn(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    e = ctypes.get_errno()
+    if e in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(e, os.strerror(e), str(a))
 
 
 def _entry_dir(root: Path, name: str, k: str) -> Path:
@@ -504,7 +570,15 @@ def _read(entry: Path, k: str) -> Any:
 
 
 def _store(entry: Path, data: bytes, manifest: dict, *, replace: bool) -> None:
-    """Write the entry atomically: temp dir -> fsync -> rename (old entry moved aside first)."""
+    """Write the entry atomically: temp dir -> fsync -> rename.
+
+    Replacing an existing entry (``SHLD_FRESH=1``, or a corrupted entry) never leaves the key
+    without a complete entry, whenever the process is killed: on Linux the new directory and
+    the old one are swapped in one ``renameat2(RENAME_EXCHANGE)`` and the old one (now at the
+    temp name) is deleted after; elsewhere the old entry is moved to ``.trash-*``, the new one
+    renamed in, and the old one deleted, and a kill between the two renames is repaired by the
+    next read or write of that key (:func:`_recover` renames the trash back).
+    """
     parent = entry.parent
     parent.mkdir(parents=True, exist_ok=True)
     _clean_leftovers(parent)
@@ -516,9 +590,19 @@ def _store(entry: Path, data: bytes, manifest: dict, *, replace: bool) -> None:
         _write_file(tmp / _MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode())
         _fsync_dir(tmp)
         if replace and entry.exists():
+            if _exchange(tmp, entry):  # new entry in place; the old one now sits at `tmp`
+                _fsync_dir(parent)
+                return  # `finally` deletes the old entry
             trash = parent / f".trash-{tag}"
             os.rename(entry, trash)
+            try:
+                os.rename(tmp, entry)
+            except OSError:
+                os.rename(trash, entry)  # put the old entry back
+                raise
+            _fsync_dir(parent)
             shutil.rmtree(trash, ignore_errors=True)
+            return
         try:
             os.rename(tmp, entry)
         except OSError:
@@ -553,6 +637,7 @@ def cached(name: str, config: Mapping[str, Any], fn: Callable[..., Any], *, deps
     root = cache_root(cache_dir)
     entry = _entry_dir(root, name, k)
     replace = m == "fresh"
+    _recover(entry)
     if m == "on" and entry.exists():
         try:
             out = _read(entry, k)

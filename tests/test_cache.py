@@ -458,3 +458,78 @@ def test_interrupted_sweep_resumes_at_the_failed_point(isolated, monkeypatch):
     assert len(entries_on_disk(isolated, "sweep")) == 10
     with pytest.raises(ValueError, match="repeats common_config"):
         cache.cached_map("sweep", point, [{"i": 1, "scale": 1.0}], common_config={"scale": 0.5})
+
+
+# ----------------------------------------------------------------------------- FRESH replacement under SIGKILL
+
+FRESH_CHILD = """
+import os, signal, sys
+sys.path.insert(0, sys.argv[2])
+os.environ["SHLD_CACHE_DIR"] = sys.argv[1]
+os.environ["SHLD_FRESH"] = "1"
+os.environ["CRASH_OFFSET"] = "100"
+from shld_jax import cache
+import crashmod
+
+die = lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL)
+when, fallback = sys.argv[3], sys.argv[4] == "1"
+if fallback:
+    cache._exchange = lambda a, b: False          # the portable path: move aside, rename in, delete
+if when == "written":
+    cache._fsync_dir = die                        # new entry complete in its temp dir, not renamed
+elif when == "between-renames":
+    real = os.rename
+    n = [0]
+    def rename(a, b):
+        n[0] += 1
+        if n[0] == 2:
+            die()
+        real(a, b)
+    cache.os.rename = rename
+elif when == "deleting-old":
+    cache.shutil.rmtree = die                     # new entry in place, old one not yet deleted
+cache.cached("crash", {"n": 5}, crashmod.run)
+"""
+
+
+@pytest.mark.parametrize("when, fallback", [
+    ("written", False), ("deleting-old", False),
+    ("written", True), ("between-renames", True), ("deleting-old", True),
+])
+def test_fresh_writer_killed_at_any_point_keeps_an_entry(isolated, tmp_path, monkeypatch, when, fallback):
+    mod_dir = tmp_path / "mods"
+    mod_dir.mkdir()
+    (mod_dir / "crashmod.py").write_text(
+        "import os\nimport numpy as np\nCALLS = []\n\ndef run(*, n):\n    CALLS.append(n)\n"
+        "    return {'y': np.arange(n) + int(os.environ.get('CRASH_OFFSET', '0'))}\n")
+    monkeypatch.syspath_prepend(str(mod_dir))
+    crashmod = importlib.import_module("crashmod")
+    try:
+        old = cache.cached("crash", {"n": 5}, crashmod.run)
+        assert list(old["y"]) == [0, 1, 2, 3, 4] and crashmod.CALLS == [5]
+        env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={jax.device_count()}"}
+        proc = subprocess.run([sys.executable, "-c", FRESH_CHILD, str(isolated), str(mod_dir), when,
+                               "1" if fallback else "0"], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == -9, proc.stderr  # SIGKILL at the chosen point
+        out = cache.cached("crash", {"n": 5}, crashmod.run)
+        assert crashmod.CALLS == [5], "an entry (old or new) must survive: nothing recomputed"
+        new = when == "deleting-old"
+        assert list(out["y"]) == [100 + i if new else i for i in range(5)]
+        k = cache.key("crash", {"n": 5}, crashmod.run)
+        cache.cached("other", {"n": 1}, crashmod.run)  # a later write elsewhere is unaffected
+        monkeypatch.setenv("SHLD_FRESH", "1")
+        cache.cached("crash", {"n": 5}, crashmod.run)  # a later replacement cleans the leftovers
+        assert entries_on_disk(isolated, "crash") == [k]
+    finally:
+        del sys.modules["crashmod"]
+
+
+def test_exchange_swaps_directories(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    a.mkdir()
+    b.mkdir()
+    (a / "f").write_text("a")
+    (b / "f").write_text("b")
+    if not cache._exchange(a, b):
+        pytest.skip("renameat2(RENAME_EXCHANGE) unavailable here; the fallback path is tested above")
+    assert (a / "f").read_text() == "b" and (b / "f").read_text() == "a"
