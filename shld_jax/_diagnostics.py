@@ -80,7 +80,8 @@ def _ratio(call: str, grad, D):
         raise ValueError(f"`{call}`: grad must hold at least one array, got an empty pytree.")
     sq = sum(jnp.sum(jnp.square(g)) for g in leaves)
     d = sum(jnp.size(g) for g in leaves)
-    return sq / (D * d)
+    return v.finite_result(call, sq / (D * d), f"grad holds NaN/inf, or ‖g‖²/(D·d) overflows {jnp.result_type(sq)} "
+                           f"with D = {v.show(D)}")
 
 
 def consolidation_ratio(grad, D):
@@ -137,7 +138,7 @@ def gradient_variance(samples) -> jax.Array:
 
 def _gradient_variance(call: str, name: str, samples) -> jax.Array:
     g = _flat(_leaves(call, name, samples, min_len=2))
-    return jnp.mean(jnp.var(g, axis=0, ddof=1))
+    return v.finite_result(call, jnp.mean(jnp.var(g, axis=0, ddof=1)), f"{name} holds NaN/inf or overflows")
 
 
 def seed_diffusion_from_gradients(minibatch_grads) -> jax.Array:
@@ -159,7 +160,8 @@ def seed_effective_diffusion(lr, grad_variance, batch_size):
     lr = v.positive("seed_effective_diffusion", "lr", lr, traced_ok=True)
     s2 = v.non_negative("seed_effective_diffusion", "grad_variance", grad_variance, traced_ok=True)
     B = v.positive_int("seed_effective_diffusion", "batch_size", batch_size)
-    return lr**2 * s2 / B
+    return v.finite_result("seed_effective_diffusion", lr**2 * s2 / B,
+                           f"lr²·grad_variance/batch_size overflows with lr = {v.show(lr)}, grad_variance = {v.show(s2)}")
 
 
 def sgd_diffusion(lr, grad_variance, batch_size):
@@ -172,7 +174,9 @@ def sgd_diffusion(lr, grad_variance, batch_size):
     lr = v.positive("sgd_diffusion", "lr", lr, traced_ok=True)
     s2 = v.non_negative("sgd_diffusion", "grad_variance", grad_variance, traced_ok=True)
     B = v.positive_int("sgd_diffusion", "batch_size", batch_size)
-    return lr * s2 / (2.0 * B)
+    return v.finite_result("sgd_diffusion", lr * s2 / (2.0 * B),
+                           f"lr·grad_variance/(2·batch_size) overflows with lr = {v.show(lr)}, "
+                           f"grad_variance = {v.show(s2)}")
 
 
 # --------------------------------------------------------------------------- trajectories
@@ -189,7 +193,8 @@ def seed_diffusion_from_trajectory(trajectory, *, dt: float = 1.0) -> jax.Array:
     dt = v.positive("seed_diffusion_from_trajectory", "dt", dt, traced_ok=True)
     x = _flat(_leaves("seed_diffusion_from_trajectory", "trajectory", trajectory, min_len=2))
     T = (x.shape[0] - 1) * dt
-    return jnp.mean(jnp.var(x, axis=0)) / T
+    return v.finite_result("seed_diffusion_from_trajectory", jnp.mean(jnp.var(x, axis=0)) / T,
+                           f"trajectory holds NaN/inf, or the estimate overflows with dt = {v.show(dt)}")
 
 
 def diffusion_from_trajectory(trajectory, *, dt: float, drift=None) -> jax.Array:
@@ -220,7 +225,8 @@ def diffusion_from_trajectory(trajectory, *, dt: float, drift=None) -> jax.Array
                 f"{g.shape} (flattened) against {x.shape}."
             )
         inc = inc + dt * g[:-1]
-    return jnp.mean(jnp.square(inc)) / (2.0 * dt)
+    return v.finite_result("diffusion_from_trajectory", jnp.mean(jnp.square(inc)) / (2.0 * dt),
+                           f"trajectory or drift holds NaN/inf, or the estimate overflows with dt = {v.show(dt)}")
 
 
 def diffusion_virial(samples, grads) -> jax.Array:
@@ -243,7 +249,7 @@ def diffusion_virial(samples, grads) -> jax.Array:
             "(flattened)."
         )
     cov = jnp.mean((x - x.mean(0)) * (g - g.mean(0)), axis=0) * x.shape[0] / (x.shape[0] - 1)
-    return jnp.mean(cov)
+    return v.finite_result("diffusion_virial", jnp.mean(cov), "samples or grads hold NaN/inf, or overflow")
 
 
 class Uncertainty(NamedTuple):
@@ -340,13 +346,14 @@ def seed_optimal_lr(D, lam_max) -> float | jax.Array:
     """
     D = v.positive("seed_optimal_lr", "D", D, traced_ok=True)
     lam = v.positive("seed_optimal_lr", "lam_max", lam_max, traced_ok=True)
-    return 2.0 * D / lam
+    return v.finite_result("seed_optimal_lr", 2.0 * D / lam,
+                           f"2·D/lam_max overflows with D = {v.show(D)}, lam_max = {v.show(lam)}")
 
 
 def stability_limit_lr(lam_max) -> float | jax.Array:
     """Classical stability limit of gradient descent, ``α < 2/λ_max`` (``|1 − αλ| < 1``)."""
     lam = v.positive("stability_limit_lr", "lam_max", lam_max, traced_ok=True)
-    return 2.0 / lam
+    return v.finite_result("stability_limit_lr", 2.0 / lam, f"2/lam_max overflows with lam_max = {v.show(lam)}")
 
 
 # --------------------------------------------------------------------------- the seed's adaptive lr
@@ -373,6 +380,9 @@ def consolidation_lr_rule(learning_rate: float, *, low: float = 0.5, high: float
         C > high (20):  lr ← decrease·lr  (0.7)     "converging too fast, may be stuck"
 
     then ``lr`` is clipped to ``[min_lr, max_lr]`` and the updates become ``−lr·g``.
+
+    A ``D`` that is not finite and > 0 raises when concrete; when traced (under ``jit``) it leaves
+    the lr unchanged for that step and records ``C = NaN`` in the state.
 
     ``D`` is a required keyword extra argument of ``update`` (``opt.update(g, s, p, D=D)``):
     the transform sees one (minibatch) gradient and cannot estimate the noise itself.
@@ -416,8 +426,8 @@ def consolidation_lr_rule(learning_rate: float, *, low: float = 0.5, high: float
         del params, extra_args
         C = _ratio(call, updates, D).astype(jnp.float32)
         # a traced D cannot be checked eagerly: a bad one (<= 0, NaN) leaves the lr unchanged, C = NaN
-        C = jnp.where(jnp.isfinite(C) & (C >= 0), C, jnp.nan)
-        check = (state.count % every == 0) & jnp.isfinite(C)
+        C = jnp.where(jnp.isfinite(D) & (D > 0), C, jnp.nan)
+        check = (state.count % every == 0) & ~jnp.isnan(C)
         factor = jnp.where(check & (C < low), inc, jnp.where(check & (C > high), dec, 1.0))
         lr = jnp.clip(state.lr * factor, min_lr, max_lr).astype(jnp.float32)
         updates = jax.tree_util.tree_map(lambda g: (-lr * g).astype(g.dtype), updates)

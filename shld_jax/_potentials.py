@@ -58,7 +58,18 @@ class DoubleWell(NamedTuple):
         for name, x in (("a", a), ("barrier", b), ("tilt", self.tilt)):
             v.finite(call, name, x)
         # 4b/a⁴·x³ − 4b/a²·x + tilt = 0; a single minimum when |tilt| ≥ 8b/(3√3·a)
-        r = np.roots([4 * b / a**4, 0.0, -4 * b / a**2, self.tilt])
+        with np.errstate(all="ignore"):
+            a64, b64 = np.float64(a), np.float64(b)  # numpy: overflow gives inf, not an exception
+            coef = [float(4 * b64 / a64**4), 0.0, float(-4 * b64 / a64**2), float(self.tilt)]
+        msg = (f"`{call}`: u'(x) = 0 cannot be solved in float64 for a = {a!r}, barrier = {b!r}, "
+               f"tilt = {self.tilt!r} (the coefficients overflow); rescale the potential.")
+        if not all(np.isfinite(coef)) or coef[0] == 0:
+            raise ValueError(msg)
+        try:
+            with np.errstate(all="ignore"):
+                r = np.roots(coef)
+        except np.linalg.LinAlgError:
+            raise ValueError(msg) from None
         r = np.sort(r[np.abs(r.imag) < 1e-9].real)
         if len(r) != 3:
             raise ValueError(
@@ -135,6 +146,8 @@ def quadratic(eigenvalues) -> Quadratic:
             f"`quadratic`: eigenvalues must be a non-empty array of finite numbers > 0, "
             f"got eigenvalues = {eigenvalues!r}."
         )
+    for x in lam.reshape(-1):
+        v.float32("quadratic", "eigenvalues", float(x))  # the potential computes in float32
     return Quadratic(tuple(float(x) for x in lam.reshape(-1)))
 
 
@@ -161,9 +174,16 @@ def _landmarks(call: str, potential: DoubleWell, x_min: float | None):
                 f"u''(x_min) = {float(potential.curvature(np.float64(x))):.3g})."
             )
         x_min = x
-    dU = potential.barrier_from(x_min)
-    k_min = float(potential.curvature(np.float64(x_min)))
-    k_sad = float(potential.curvature(np.float64(potential.saddle)))
+    with np.errstate(all="ignore"):
+        dU = potential.barrier_from(x_min)
+        k_min = float(potential.curvature(np.float64(x_min)))
+        k_sad = float(potential.curvature(np.float64(potential.saddle)))
+    if not (math.isfinite(dU) and math.isfinite(k_min) and math.isfinite(k_sad) and k_min > 0 and k_sad < 0):
+        raise ValueError(
+            f"`{call}`: the well's landmarks are not finite in float64 (barrier height {dU!r}, curvatures "
+            f"{k_min!r} at the minimum and {k_sad!r} at the saddle); rescale the potential, got "
+            f"potential = {potential!r}."
+        )
     return dU, k_min, k_sad
 
 
@@ -176,7 +196,8 @@ def kramers_rate(potential: DoubleWell, D: float, *, x_min: float | None = None)
     """
     D = v.positive("kramers_rate", "D", D)
     dU, k_min, k_sad = _landmarks("kramers_rate", potential, x_min)
-    return math.sqrt(k_min * abs(k_sad)) / (2 * math.pi) * math.exp(-dU / D)
+    return v.finite_result("kramers_rate", math.sqrt(k_min * abs(k_sad)) / (2 * math.pi) * math.exp(-dU / D),
+                           f"the prefactor overflows for potential = {potential!r}")
 
 
 def kramers_rate_seed(potential: DoubleWell, D: float, *, x_min: float | None = None) -> float:
@@ -187,7 +208,8 @@ def kramers_rate_seed(potential: DoubleWell, D: float, *, x_min: float | None = 
     """
     D = v.positive("kramers_rate_seed", "D", D)
     dU, k_min, _ = _landmarks("kramers_rate_seed", potential, x_min)
-    return k_min / (2 * math.pi) * math.exp(-dU / D)
+    return v.finite_result("kramers_rate_seed", k_min / (2 * math.pi) * math.exp(-dU / D),
+                           f"the prefactor overflows for potential = {potential!r}")
 
 
 def exact_mfpt(potential, x_start: float, x_end: float, D: float, *, n_grid: int = 20001,
@@ -222,7 +244,8 @@ def exact_mfpt(potential, x_start: float, x_end: float, D: float, *, n_grid: int
         return np.asarray(u_fn(sign * y), dtype=np.float64)
 
     y = np.linspace(min(s0, s1) - pad, s1, n_grid)
-    uy = u(y)
+    with np.errstate(all="ignore"):  # an overflow is refused just below, with the reason
+        uy = u(y)
     if uy.shape != y.shape or not np.all(np.isfinite(uy)):
         raise ValueError(f"`{call}`: potential.u must be finite element-wise on [{y[0]:.4g}, {y[-1]:.4g}], "
                          f"got shape {uy.shape} with non-finite values.")
@@ -271,9 +294,15 @@ def gibbs_density(potential, x, D: float):
             f"normalised by the trapezoid rule on it), got x of shape {x.shape}"
             + (f" = {x!r}" if x.size <= 8 else "") + "."
         )
-    ux = np.asarray(u_fn(x), dtype=np.float64)
+    with np.errstate(all="ignore"):  # an overflow is refused just below, with the reason
+        ux = np.asarray(u_fn(x), dtype=np.float64)
     if ux.shape != x.shape or not np.all(np.isfinite(ux)):
         raise ValueError(f"`{call}`: potential.u must be finite on the grid x, got shape {ux.shape} with "
                          "non-finite values.")
-    w = np.exp(-(ux - ux.min()) / D)
-    return w / integrate.trapezoid(w, x)
+    with np.errstate(over="ignore", under="ignore"):
+        w = np.exp(-(ux - ux.min()) / D)
+        Z = integrate.trapezoid(w, x)
+    if not (math.isfinite(Z) and Z > 0):
+        raise ValueError(f"`{call}`: the normaliser Z = {Z!r} is not a finite positive number on this grid "
+                         f"(x spans [{x[0]:.4g}, {x[-1]:.4g}]).")
+    return w / Z

@@ -49,6 +49,9 @@ import optax
 from shld_jax import _validate as v
 
 
+_GAIN_MAX = float(np.sqrt(np.finfo(np.float32).max))
+
+
 @dataclasses.dataclass(frozen=True)
 class StochasticResonanceConfig:
     """Hyperparameters of the gain law (seed 000 defaults); frozen, so usable as a static jit arg."""
@@ -75,11 +78,12 @@ class StochasticResonanceConfig:
             )
         if not self.gain_growth > 1.0:
             raise ValueError(f"`{c}`: gain_growth must be > 1, got gain_growth = {self.gain_growth}.")
-        # the law runs in float32: g·growth must not overflow (it is clipped to max_gain after)
-        if self.max_gain * self.gain_growth > v.F32_MAX:
+        # the law runs in float32: g·growth must not overflow (it is clipped to max_gain after),
+        # and the noise power g² must stay finite
+        if self.max_gain * self.gain_growth > v.F32_MAX or self.max_gain > _GAIN_MAX:
             raise ValueError(
-                f"`{c}`: max_gain·gain_growth overflows float32, got max_gain = {self.max_gain}, "
-                f"gain_growth = {self.gain_growth}."
+                f"`{c}`: max_gain must be <= {_GAIN_MAX:.3g} (so that g² and g·gain_growth stay finite in "
+                f"float32), got max_gain = {self.max_gain}, gain_growth = {self.gain_growth}."
             )
         for name in ("maximize", "relative"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):

@@ -180,3 +180,16 @@ def prng_key(call: str, name: str, key: Any, *, allow_int: bool = False):
         f"`{call}`: {name} must be {kind}a JAX PRNG key (jax.random.key(seed)), got {name} = {show(key)}"
         + (f" of dtype {dtype}" if dtype is not None else "") + "."
     )
+
+
+def finite_result(call: str, out: Any, why: str) -> Any:
+    """Return ``out``; raise ``ValueError`` if it is concrete and holds NaN/inf (``why`` says what
+    the caller should check). Traced results (under ``jit``) are returned unchecked."""
+    import jax
+
+    leaves = jax.tree_util.tree_leaves(out)
+    if any(is_traced(l) for l in leaves):
+        return out
+    if not all(bool(np.all(np.isfinite(np.asarray(l, dtype=np.float64)))) for l in leaves):
+        raise ValueError(f"`{call}`: the result is not finite ({why}); a NaN/inf must not pass silently.")
+    return out
