@@ -207,11 +207,11 @@ class StochasticResonanceInjector:
 
 
 class StochasticResonanceNoiseState(NamedTuple):
-    """Gain-law state, the PRNG key (split on every update) and the number of skipped steps."""
+    """Gain-law state, the PRNG key (split on every update) and the count of skipped steps."""
 
     resonance: ResonanceState
     rng_key: jax.Array
-    skipped: jax.Array
+    n_nonfinite_grad: jax.Array  # skipped steps: a NaN/inf in the incoming updates
 
 
 def _check_updates(call: str, updates) -> None:
@@ -229,7 +229,7 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
     ``x' = x + g·ε`` on the iterate) or before to perturb gradients.
 
     A step whose incoming updates hold a NaN/inf is skipped: the update is zero, the gain law
-    and the PRNG key do not advance, and ``state.skipped`` counts it (the same rule as
+    and the PRNG key do not advance, and ``state.n_nonfinite_grad`` counts it (the same rule as
     :func:`shld_jax.ars`). ``value`` must be a real scalar (the mean loss, not per-example losses).
 
     Args:
@@ -269,7 +269,7 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
         keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
         new_state = StochasticResonanceNoiseState(
             keep(res, state.resonance), keep(rng_key, state.rng_key),
-            state.skipped + jnp.where(ok, 0, 1).astype(jnp.int32))
+            state.n_nonfinite_grad + jnp.where(ok, 0, 1).astype(jnp.int32))
         return out, new_state
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)

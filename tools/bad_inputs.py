@@ -297,7 +297,8 @@ add("engine", "simulate", "x0", lambda: jax.jit(lambda x: sj.simulate(DW.grad, x
     what="traced x0 under jit")
 add("engine", "first_passage_times", "target_fn", lambda: sj.first_passage_times(DW.grad, X0, None, **SIM))
 add("engine", "first_passage_times", "target_fn",
-    lambda: sj.first_passage_times(DW.grad, {"a": X0, "b": X0}, sj.Above(1.0), **SIM), ok=True,
+    lambda: sj.first_passage_times(lambda x: jax.tree_util.tree_map(DW.grad, x), {"a": X0, "b": X0}, sj.Above(1.0),
+                                   **SIM), ok=True,
     what="Above on a pytree state")
 add("engine", "euler_maruyama", "D", lambda: sj.euler_maruyama(DW.grad, jnp.zeros(1), **{**SIM, "D": inf}))
 add("engine", "euler_maruyama", "n_steps", lambda: sj.euler_maruyama(DW.grad, jnp.zeros(1), **{**SIM, "n_steps": 2.5}))
