@@ -98,10 +98,11 @@ class ARSState(NamedTuple):
     psi: jax.Array
     phi: jax.Array
     jitter: jax.Array
-    n_nonfinite_grad: jax.Array = jnp.zeros([], jnp.int32)  # skipped steps: finite loss, non-finite gradient
-    lr: jax.Array = jnp.float32(jnp.nan)   # effective learning rate of the last step (NaN: inner has none)
-    b1: jax.Array = jnp.float32(jnp.nan)   # effective b1 of the last step (NaN: inner has none)
-    b2: jax.Array = jnp.float32(jnp.nan)   # effective b2 of the last step (NaN: inner has none)
+    # numpy defaults: a jnp array here would start JAX's backends at `import shld_jax`
+    n_nonfinite_grad: jax.Array = np.zeros([], np.int32)  # skipped steps: finite loss, non-finite gradient
+    lr: jax.Array = np.float32(np.nan)   # effective learning rate of the last step (NaN: inner has none)
+    b1: jax.Array = np.float32(np.nan)   # effective b1 of the last step (NaN: inner has none)
+    b2: jax.Array = np.float32(np.nan)   # effective b2 of the last step (NaN: inner has none)
 
 
 class _Config(NamedTuple):
