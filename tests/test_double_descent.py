@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from shld_jax._diagnostics import consolidation_ratio
+from shld_jax import stats
 from shld_jax.experiments import double_descent as dd
 
 
@@ -181,3 +182,73 @@ def test_digits_label_noise_is_nested_and_at_the_requested_rate():
 def test_bad_inputs_raise_clear_errors(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# --- notebook 03's convention under noise-free descent, and the verdict arithmetic --------------
+
+def test_gd_consolidation_matches_direct_per_example_gradients():
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((15, 4)), np.eye(3)[rng.integers(0, 3, 15)]
+    T = 50
+    r = dd.gd_consolidation_sweep(jax.random.key(2), x, y, sizes=[8, 30], n_draws=2, horizons=[T, 5000])
+    assert r["C_pe"].shape == (2, 2, 2)
+    # the same features by hand: key i of size p, split per draw, first half of the draw's split
+    kw = jax.random.split(jax.random.split(jax.random.fold_in(jax.random.key(2), 1), 2)[0])[0]
+    w = np.asarray(jax.random.normal(kw, (4, 30), jnp.float32), np.float64)
+    z = np.maximum(x.astype(np.float32) @ w.astype(np.float32) / np.float32(2.0), 0).astype(np.float64)
+    eta = 15 / np.linalg.eigvalsh(z.T @ z).max()
+    a = np.zeros((30, 3))
+    for _ in range(T):
+        a -= eta * z.T @ (z @ a - y) / 15
+    res = z @ a - y
+    g = z.T @ res / 15
+    per = np.einsum("np,nk->npk", z, res)       # per-example gradients g_i = z_i r_iᵀ
+    tr_sigma = per.reshape(15, -1).var(0).sum()
+    np.testing.assert_allclose(r["C_pe"][0, 1, 0], 2 * np.sum(g**2) / tr_sigma, rtol=1e-4)
+    np.testing.assert_allclose(r["C_sgd"][0, 1, 0], r["C_pe"][0, 1, 0] * 15 / eta, rtol=1e-4)
+    np.testing.assert_allclose(r["eta"][0, 1], eta, rtol=1e-5)
+
+
+def test_all_of_and_table_errors_by_hand():
+    P, F, I = (stats.threshold(1.0, True), stats.threshold(2.0, False), stats.Outcome(stats.INCONCLUSIVE, 3.0, None, "i"))
+    assert dd.all_of([P, P]).outcome == stats.PASS
+    assert dd.all_of([P, I, F]).outcome == stats.FAIL and dd.all_of([P, I, F]).measured == 2.0
+    assert dd.all_of([P, I]).outcome == stats.INCONCLUSIVE
+    # the seed's table: |Δ|/obs = 3.66, 2.53, 0.53 → 3.7, 2.5, 0.5 (row 2 off by 0.1);
+    # |Δ|/pred = 3.53, 2.59, 0.52 → 3.5, 2.6, 0.5 (row 1 off by 0.2); row by row, some convention fits
+    out = dd.table_error_outcomes([1247, 1580, 2100], [1203, 1621, 2089], [3.7, 2.6, 0.5])
+    assert out["|Δ|/observed, rounded to 0.1"].outcome == stats.FAIL
+    assert out["|Δ|/observed, rounded to 0.1"].measured == pytest.approx(0.1)
+    assert out["|Δ|/predicted, rounded to 0.1"].measured == pytest.approx(0.2)
+    assert out["each row its own normaliser"].outcome == stats.PASS
+
+
+def test_ratio_and_peak_tests_by_hand():
+    # geometric mean 4 with no spread: log10 4 = 0.602 ≥ log10 2
+    assert dd.log_ratio_outcome([4.0, 4.0, 4.0], at_least=2).outcome == stats.PASS
+    assert dd.log_ratio_outcome([1.0, 1.1, 0.9, 1.0], at_least=2).outcome == stats.FAIL
+    assert dd.log_ratio_outcome([0.1, 10.0, 1.0], at_least=2).outcome == stats.INCONCLUSIVE
+    assert dd.log_ratio_outcome([0.2, 0.25, 0.3], at_most=0.5).outcome == stats.PASS
+    with pytest.raises(ValueError, match="ratios"):
+        dd.log_ratio_outcome([1.0, 0.0], at_least=2)
+    sizes = np.array([10, 20, 45, 50, 55, 100])
+    risk = np.tile([1.0, 2.0, 5.0, 50.0, 6.0, 1.0], (8, 1))
+    assert dd.peak_outcome(sizes, risk, 50).outcome == stats.PASS          # every draw peaks at p = n
+    assert dd.peak_outcome(sizes, risk, 20).outcome == stats.FAIL          # p*/n = 2.5
+    col, rec = dd.c_ratios(np.tile([2.0, 1.0, 4.0, 8.0], (3, 1)), [5, 10, 20, 50], 10)
+    np.testing.assert_allclose(col, 0.5)    # C(n) / min(C(n/2), C(2n)) = 1 / min(2, 4)
+    np.testing.assert_allclose(rec, 8.0)
+
+
+def test_label_noise_ridge_and_linear_outcomes():
+    rng = np.random.default_rng(7)
+    base = np.exp(rng.standard_normal(10))
+    grows = np.stack([base, 3 * base * np.exp(0.1 * rng.standard_normal(10)), 9 * base])
+    assert dd.increasing_outcome(grows).outcome == stats.PASS
+    assert dd.increasing_outcome(grows[::-1]).outcome == stats.FAIL
+    flattening = np.stack([100 * base, 10 * base, np.full(10, 0.9)])
+    assert dd.ridge_outcome(flattening).outcome == stats.PASS
+    assert dd.ridge_outcome(flattening[::-1]).outcome == stats.FAIL
+    risk = 2.0 + 0.05 * rng.standard_normal((400, 2))
+    assert dd.linear_outcome(risk, np.array([2.0, np.inf])).outcome == stats.PASS
+    assert dd.linear_outcome(risk, np.array([3.0, np.inf])).outcome == stats.FAIL

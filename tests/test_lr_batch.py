@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from jax.flatten_util import ravel_pytree
 
+from shld_jax import stats
 from shld_jax.experiments import lr_batch as E
 from shld_jax.models import mlp
 
@@ -111,12 +112,61 @@ def test_d_estimators_on_one_run_from_a_minimum(data):
     assert mn["grad_norm"] < 0.05 and mn["lam_max"] > 0
     lr, B = 0.1, 16
     est = E.d_estimators_same_run(data, mn["params"], key=jax.random.key(11), lr=lr, batch_size=B, n_steps=200,
-                                  wd=1e-2, n_minibatches=256)
+                                  wd=1e-2, n_minibatches=256, n_chains=2)
+    assert est["seed_method1"].shape == (2,)
+    est = {k: (np.mean(v) if isinstance(v, np.ndarray) else v) for k, v in est.items()}
     # algebra: the seed's D_eff is the per-step variance 2·D·α of the continuum D = ασ²/(2B)
     assert est["seed_D_eff"] == pytest.approx(2 * lr * est["sgd_D"], rel=1e-6)
     # seed method 1 is Var[g_B]/2 = σ²/(2B) (sampled): a factor 1/α away from the continuum D
     assert est["seed_method1"] == pytest.approx(est["sgd_D"] / lr, rel=0.25)
     # the drift-removed increments measure the noise actually injected (σ² drifts a little along the path)
     assert est["increments_drift"] == pytest.approx(est["sgd_D"], rel=0.3)
-    # Var[θ]/T is not a diffusion coefficient: far below the others
+    # Var[θ]/T is not a diffusion coefficient: far below the others; T in SDE time only rescales it by 1/α
     assert est["seed_method2"] < 0.2 * est["sgd_D"]
+    assert est["seed_method2_time"] == pytest.approx(est["seed_method2"] / lr, rel=1e-5)
+
+
+# --- verdict arithmetic (hand-computed cases) --------------------------------------------------
+
+def test_formula_diffusions_readings():
+    D = E.formula_diffusions({"var_minibatch": 2e-4, "sigma2": 6.4e-3}, d=100)
+    assert D["per-coordinate Var[g_B]"] == pytest.approx(1e-4)
+    assert D["per-example Var[g] (B = 1)"] == pytest.approx(3.2e-3)
+    assert D["total Var[g_B] = tr Cov"] == pytest.approx(1e-2)
+
+
+def test_lr_formula_outcome():
+    lrs = np.array([0.1, 0.3, 1.0, 0.25, 1e-4])   # grid of 3, then two formula readings
+    acc = np.array([[0.95, 0.96, 0.95, 0.96], [0.98, 0.97, 0.98, 0.97], [0.90, 0.91, np.nan, 0.90],
+                    [0.975, 0.97, 0.98, 0.965], [0.10, 0.12, 0.11, 0.10]])
+    good = E.lr_formula_outcome(acc, lrs, 3, 3)   # 0.25/0.3 within ×2; Δacc = -0.0025, se 0.0014: bound -0.0059 ≥ -0.01
+    assert good.outcome == stats.PASS
+    bad = E.lr_formula_outcome(acc, lrs, 3, 4)    # ratio 3e-4 fails, whatever the accuracy
+    assert bad.outcome == stats.FAIL and bad.measured == pytest.approx(1e-4 / 0.3)
+    # a formula α near the optimum whose accuracy the seeds cannot pin down: inconclusive
+    noisy = acc.copy()
+    noisy[3] = [0.99, 0.93, 0.99, 0.95]
+    assert E.lr_formula_outcome(noisy, lrs, 3, 3).outcome == stats.INCONCLUSIVE
+
+
+def test_loglog_slope_and_constancy():
+    B = np.array([8.0, 32.0, 128.0])
+    rng = np.random.default_rng(0)
+    chains = (B ** -0.5)[:, None] * (1 + 0.01 * rng.standard_normal((3, 8)))
+    slope, se = E.loglog_slope(B, chains)
+    assert slope == pytest.approx(-0.5, abs=0.02) and 0 < se < 0.01
+    assert E.constant_outcome(B, chains).outcome == stats.FAIL          # −0.5 far outside ±log1.25/log16 = ±0.080
+    flat = 1 + 0.01 * rng.standard_normal((3, 8))
+    assert E.constant_outcome(B, flat).outcome == stats.PASS
+    wide = 1 + 0.5 * np.abs(rng.standard_normal((3, 3)))
+    assert E.constant_outcome(B, wide).outcome == stats.INCONCLUSIVE
+    with pytest.raises(ValueError, match="positive"):
+        E.loglog_slope(B, -chains)
+
+
+def test_agreement_outcome():
+    a = np.array([1.0, 1.1, 0.9, 1.05])
+    assert E.agreement_outcome(a, a * 1.2).outcome == stats.PASS          # log 1.2 inside ±log 2
+    assert E.agreement_outcome(a, a * 290).outcome == stats.FAIL
+    o = E.agreement_outcome(a, a * np.array([1.0, 4.0, 0.25, 2.0]))       # spread too wide to decide
+    assert o.outcome == stats.INCONCLUSIVE

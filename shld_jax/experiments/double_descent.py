@@ -48,6 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from shld_jax import _validate as v
+from shld_jax import stats
 
 ACTIVATIONS = {"relu": jax.nn.relu, "tanh": jnp.tanh}
 
@@ -569,3 +570,229 @@ def consolidation_sweep(key, x_tr, y_tr, x_te, y_te, *, sizes, n_draws, D, n_ste
     res["D"] = Ds
     res["horizons"] = np.array(horizons)
     return res
+
+
+# --------------------------------------------------------------------------- GD under notebook 03's D
+
+
+def _gd_point(z, y, lr_scale, horizons):
+    """Closed-form GD from 0 on one feature matrix ``z [n, p]`` (numpy float64): ``‖ḡ‖², tr Σ [H]``, η."""
+    n = z.shape[0]
+    mu, q = np.linalg.eigh(z @ z.T)
+    mu = np.maximum(mu, 0.0)
+    eta = lr_scale * n / mu[-1]
+    qty = q.T @ y
+    z2 = np.sum(z * z, axis=1)  # ‖z_i‖²
+    decay = (1 - eta * mu / n)[None, :] ** np.asarray(horizons, float)[:, None]  # [H, n]; μ = 0 never moves
+    dq = decay[:, :, None] * qty[None]                                         # [H, n, k]
+    r = np.einsum("nr,hrk->hnk", q, dq)                                        # residual Z a_t − Y
+    g2 = np.einsum("r,hrk->h", mu, dq**2) / n**2
+    tr_sigma = np.mean(z2[None] * np.sum(r * r, axis=2), axis=1) - g2
+    return g2, tr_sigma, eta
+
+
+def gd_consolidation_sweep(key, x_tr, y_tr, *, sizes, n_draws, horizons, activation="relu", lr_scale=1.0):
+    """C(t) of noise-free gradient descent under notebook 03's convention, in closed form.
+
+    Gradient descent ``a ← a − η∇ℒ`` from ``a = 0`` on ``ℒ = ‖Za − Y‖²/(2n)`` has residual
+    :math:`R_t = Q\\,\\mathrm{diag}(q^t)\\,Q^\\top Y` (``ZZᵀ = Q diag(μ) Qᵀ``, :math:`q = 1 - \\eta\\mu/n`),
+    so at any horizon ``t`` the mean gradient :math:`\\bar g = Z^\\top R_t/n` and the per-example
+    gradients :math:`g_i = z_i r_i^\\top` are exact. Notebook 03's convention takes
+    ``D = σ²/2`` with ``σ² = tr Σ/d`` the per-example gradient variance,
+    :math:`\\operatorname{tr}\\Sigma = \\frac1n\\sum_i \\|z_i\\|^2\\|r_i\\|^2 - \\|\\bar g\\|^2`, hence
+
+    .. math:: C_{03} = \\frac{\\|\\bar g\\|^2}{D\\,d} = \\frac{2\\|\\bar g\\|^2}{\\operatorname{tr}\\Sigma},
+
+    and the SGD-equivalent ``D_B = η·σ²/(2B)`` with ``B = n`` gives ``C_B = (n/η)·C₀₃``.
+    Key ``i`` of size ``p`` (``fold_in(key, i)``, split per draw) draws the same features as
+    :func:`consolidation_sweep` with the same key (float32 features, as there); the closed form is
+    evaluated in float64.
+
+    Returns:
+        dict of numpy arrays: ``C_pe``, ``C_sgd`` ``[n_draws, P, H]``, ``eta [n_draws, P]``,
+        ``sizes [P]``, ``horizons [H]``.
+    """
+    _check_activation("gd_consolidation_sweep", activation)
+    sizes = [v.positive_int("gd_consolidation_sweep", "n_features", p) for p in np.atleast_1d(sizes)]
+    n_draws = v.positive_int("gd_consolidation_sweep", "n_draws", n_draws)
+    hs = [v.positive_int("gd_consolidation_sweep", "horizons", h) for h in np.atleast_1d(horizons)]
+    lr_scale = v.in_range("gd_consolidation_sweep", "lr_scale", lr_scale, 0.0, 2.0, closed="()")
+    n = np.shape(x_tr)[0]
+    x32, y_tr = np.asarray(x_tr, np.float32), np.asarray(y_tr, np.float64)
+    out = []
+    # numpy: an 80 × 80 eigh per draw is microseconds, an XLA compile per size is seconds.
+    for i, p in enumerate(sizes):
+        keys = jax.random.split(jax.random.fold_in(key, i), n_draws)
+        kw = jax.vmap(lambda k: jax.random.split(k)[0])(keys)  # the features :func:`_langevin_point` draws
+        ws = np.asarray(jax.vmap(lambda k: jax.random.normal(k, (x32.shape[1], p), jnp.float32))(kw))
+        for w in ws:
+            pre = (x32 @ w / np.float32(np.sqrt(x32.shape[1]))).astype(np.float64)
+            z = np.maximum(pre, 0.0) if activation == "relu" else np.tanh(pre)
+            out.append(_gd_point(z, y_tr, lr_scale, hs))
+    P = len(sizes)
+    g2 = np.stack([o[0] for o in out]).reshape(P, n_draws, -1).swapaxes(0, 1)
+    trs = np.stack([o[1] for o in out]).reshape(P, n_draws, -1).swapaxes(0, 1)
+    eta = np.array([o[2] for o in out]).reshape(P, n_draws).T
+    if np.any(trs <= 0):
+        raise FloatingPointError("`gd_consolidation_sweep`: per-example gradient variance ≤ 0 (the fit "
+                                 "interpolates to rounding error; C is undefined there)")
+    c_pe = 2 * g2 / trs
+    return {"C_pe": c_pe, "C_sgd": c_pe * (n / eta)[..., None], "eta": eta, "sizes": np.array(sizes),
+            "horizons": np.array(hs)}
+
+
+# --------------------------------------------------------------------------- verdict arithmetic
+
+
+def all_of(outcomes, label: str = "") -> stats.Outcome:
+    """A conjunction of tests: pass iff all pass, fail iff any fails, else inconclusive.
+
+    The measured value and spread are those of the first failing (else first inconclusive, else
+    first) test, so the ledger shows the binding one.
+    """
+    outcomes = list(outcomes)
+    if not outcomes:
+        raise ValueError("`all_of`: need at least one outcome")
+    kinds = [o.outcome for o in outcomes]
+    out = stats.FAIL if stats.FAIL in kinds else stats.INCONCLUSIVE if stats.INCONCLUSIVE in kinds else stats.PASS
+    binding = outcomes[kinds.index(out)]
+    text = (label + ": " if label else "") + f"all of {len(outcomes)} tests; binding: {binding.test}"
+    return stats.Outcome(out, binding.measured, binding.spread, text)
+
+
+def table_error_outcomes(pred, obs, stated) -> dict:
+    """Do the stated relative errors follow from the table's predicted/observed sizes?
+
+    One deterministic reading per convention: ``|pred − obs|`` divided by ``obs``, by ``pred``
+    or by their mean, rounded to 0.1 point, must reproduce every stated error; and "each row its
+    own normaliser" (whichever of the three reproduces that row). ``measured`` is the worst row's
+    gap in percentage points.
+    """
+    pred, obs, stated = (np.asarray(a, float) for a in (pred, obs, stated))
+    diff = np.abs(pred - obs)
+    errs = {"|Δ|/observed": 100 * diff / obs, "|Δ|/predicted": 100 * diff / pred,
+            "|Δ|/mean(pred, obs)": 200 * diff / (pred + obs)}
+    gaps = {k: np.abs(np.round(e, 1) - stated) for k, e in errs.items()}
+    out = {}
+    for k, g in gaps.items():
+        worst = float(g.max())
+        out[k + ", rounded to 0.1"] = stats.threshold(
+            worst, bool(worst < 0.05), test=f"all three rows reproduced to 0.1 pt; recomputed {np.round(errs[k], 2).tolist()} %")
+    per_row = np.min(np.stack(list(gaps.values())), axis=0)
+    out["each row its own normaliser"] = stats.threshold(
+        float(per_row.max()), bool(per_row.max() < 0.05), test="some convention reproduces each row to 0.1 pt")
+    return out
+
+
+def peak_outcome(sizes, risk, n_train, *, seed=0, margin=0.1, alpha=0.05) -> stats.Outcome:
+    """TOST of "the risk peaks at ``p ≈ n_train``": ``p*/n`` of draw-resampled medians (bootstrap
+    mean and standard deviation) within ``±margin`` of 1."""
+    ratio = bootstrap_peak(sizes, risk, seed=seed) / float(n_train)
+    return stats.equivalence(float(ratio.mean()), float(ratio.std(ddof=1)), target=1.0, margin=margin, alpha=alpha)
+
+
+def log_ratio_outcome(ratios, *, at_least=None, at_most=None, alpha=0.05) -> stats.Outcome:
+    """One-sided t bound on the mean of ``log₁₀(ratio)`` over independent draws, against
+    ``log₁₀(at_least)`` or ``log₁₀(at_most)`` (a geometric-mean claim; ``measured`` is log₁₀)."""
+    r = np.asarray(ratios, float).ravel()
+    if np.any(~np.isfinite(r)) or np.any(r <= 0):
+        raise ValueError(f"`log_ratio_outcome`: ratios must be finite and > 0, got {r.tolist()}")
+    m, se, df = stats.mean_se(np.log10(r))
+    lo = None if at_least is None else float(np.log10(at_least))
+    hi = None if at_most is None else float(np.log10(at_most))
+    return stats.bound(m, se, at_least=lo, at_most=hi, alpha=alpha, df=df)
+
+
+def c_ratios(C, sizes, n_train):
+    """Per-draw collapse and recovery ratios of ``C [draws, P]`` over model sizes ``p``:
+    ``C(n)/min(C(n/2), C(2n))`` and ``C(p_max)/C(n)`` (nearest sizes)."""
+    ratio = np.asarray(sizes, float) / n_train
+    at = lambda q: int(np.argmin(np.abs(ratio - q)))
+    C = np.asarray(C, float)
+    collapse = C[:, at(1.0)] / np.minimum(C[:, at(0.5)], C[:, at(2.0)])
+    recovery = C[:, -1] / C[:, at(1.0)]
+    return collapse, recovery
+
+
+def peak_excess_draws(sizes, risk, n_train, *, window=(0.8, 1.25), left=0.5):
+    """:func:`peak_excess` of every draw separately: ``risk [draws, P]`` → ``[draws]``."""
+    risk = np.asarray(risk)
+    return np.array([peak_excess(sizes, r[None], n_train, window=window, left=left) for r in risk])
+
+
+def increasing_outcome(excess, alpha=0.05) -> stats.Outcome:
+    """"The peak excess grows with ρ": paired t on ``log`` excess between consecutive levels
+    (``excess [L, draws]``, same draws), each must be > 0; combined by :func:`all_of`."""
+    lx = np.log(np.asarray(excess, float))
+    return all_of([stats.difference(lx[i + 1], lx[i], claim="greater", alpha=alpha) for i in range(len(lx) - 1)],
+                  "log excess increases at every step in ρ")
+
+
+def ridge_outcome(excess, *, slack=0.05, alpha=0.05) -> stats.Outcome:
+    """"Ridge flattens the peak monotonically and removes it": ``excess [Λ, draws]`` (λ ascending).
+
+    Monotone: every consecutive mean log-ratio has its upper 1−α bound ≤ ``log(1+slack)``; removed:
+    the mean log excess at the largest λ has its upper bound ≤ ``log(1+slack)``. All must pass.
+    """
+    lx = np.log(np.asarray(excess, float))
+    b = float(np.log1p(slack))
+    tests = [stats.bound(*stats.mean_se(lx[j + 1] - lx[j])[:2], at_most=b, alpha=alpha,
+                         df=lx.shape[1] - 1) for j in range(len(lx) - 1)]
+    m, se, df = stats.mean_se(lx[-1])
+    tests.append(stats.bound(m, se, at_most=b, alpha=alpha, df=df))
+    return all_of(tests, "non-increasing in λ and no bump at the largest λ")
+
+
+def linear_outcome(risk, finite, *, margin=0.1, alpha=0.05) -> stats.Outcome:
+    """TOST at every γ of the simulated mean risk ``risk [draws, G]`` against the exact finite-n
+    mean ``finite [G]`` within a relative ``margin`` (γ with an infinite mean are skipped)."""
+    risk = np.asarray(risk, float)
+    tests = []
+    for g in range(risk.shape[1]):
+        if np.isfinite(finite[g]):
+            m, se, df = stats.mean_se(risk[:, g])
+            tests.append(stats.equivalence(m, se, target=float(finite[g]), margin=margin, relative=True,
+                                           alpha=alpha, df=df))
+    return all_of(tests, "simulated mean ≈ exact finite-n mean at every γ")
+
+
+def c_readings(cs, gd, *, n_train, steps, horizon) -> dict:
+    """Every reading of the C rows from one measurement: ``{(row, reading): Outcome}``.
+
+    ``cs``: :func:`consolidation_sweep` (Langevin, its ``D`` grid; simulated at ``steps`` and exact
+    expectation at ``horizon``, which must be one of its ``horizons``); ``gd``:
+    :func:`gd_consolidation_sweep` (noise-free GD under notebook 03's per-example ``D`` and the
+    SGD-equivalent ``D_B``). Collapse: geometric-mean ``C(n)/min(C(n/2), C(2n)) ≤ 0.5``; recovery:
+    ``C(p_max)/C(n) ≥ 2`` (one-sided t bounds over draws, :func:`log_ratio_outcome`).
+    """
+    curves = {}
+    h = list(cs["horizons"]).index(horizon)
+    for i, D in enumerate(cs["D"]):
+        curves[f"Langevin, D = {D:g}, T = {steps} (simulated)"] = cs["C"][i][..., -1]
+        curves[f"Langevin, D = {D:g}, T = {horizon:g} (exact expectation)"] = cs["C_long"][i][..., h]
+    for j, T in enumerate(gd["horizons"]):
+        curves[f"GD, D = per-example σ²/2 (notebook 03), T = {T:g}"] = gd["C_pe"][..., j]
+        curves[f"GD, SGD-equivalent D_B = ησ²/(2n), T = {T:g}"] = gd["C_sgd"][..., j]
+    out = {}
+    for name, C in curves.items():
+        collapse, recovery = c_ratios(C, cs["sizes"], n_train)
+        out[("collapse", name)] = log_ratio_outcome(collapse, at_most=0.5)
+        out[("recovery", name)] = log_ratio_outcome(recovery, at_least=2.0)
+    return out
+
+
+def rf_readings(rf, sizes, n_train, *, seed=0) -> dict:
+    """Readings of the random-features rows from one :func:`rf_sweep` per activation
+    (``rf[act]``, ridge grid ascending with ``λ = 0`` first, label noise ascending with 0 first):
+    ``{(row, reading): Outcome}`` for the peak (test MSE and classification error), label noise
+    (:func:`increasing_outcome`) and ridge (:func:`ridge_outcome`, at the largest label noise)."""
+    out = {}
+    for act, r in rf.items():
+        out[(f"peak-{act}", "test MSE (one-hot)")] = peak_outcome(sizes, r["test_mse"][0, 0], n_train, seed=seed)
+        out[(f"peak-{act}", "test classification error")] = peak_outcome(sizes, r["test_err"][0, 0], n_train,
+                                                                          seed=seed)
+        noise = np.stack([peak_excess_draws(sizes, r["test_mse"][0, l], n_train) for l in range(r["test_mse"].shape[1])])
+        out[("label-noise", f"{act}, min-norm")] = increasing_outcome(noise)
+        lam = np.stack([peak_excess_draws(sizes, r["test_mse"][j, -1], n_train) for j in range(r["test_mse"].shape[0])])
+        out[("ridge", f"{act}, largest label noise")] = ridge_outcome(lam)
+    return out
