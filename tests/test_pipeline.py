@@ -166,3 +166,32 @@ def test_stripping_the_committed_notebooks_changes_nothing():
         nb = nbformat.read(p, as_version=4)
         assert nbformat.writes(pipeline.strip(nb)) == nbformat.writes(nbformat.read(p, as_version=4))
 
+
+
+SLOW_WRITER = """from shld_jax import paths
+(paths.figure_dir() / "out.txt").write_text("new")
+import time
+print("written", flush=True)
+time.sleep(60)"""
+
+
+def test_a_killed_pipeline_leaves_the_committed_files(tmp_path, figs):
+    figs.mkdir()
+    (figs / "out.txt").write_text("old")
+    nb = _notebook(tmp_path / "97_killed.ipynb", "quick = False", SLOW_WRITER)
+    before = nb.read_bytes()
+    code = ("import sys; from pathlib import Path; from tools import pipeline; "
+            f"pipeline.run_full(Path({str(nb)!r}), cell_timeout=120)")
+    proc = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, start_new_session=True,
+                            env={**os.environ, "SHLD_FIG_DIR": str(figs)})
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any((p / "out.txt").exists() for p in figs.glob(".staging-*")):
+            time.sleep(0.2)
+        assert any((p / "out.txt").exists() for p in figs.glob(".staging-*")), "the kernel never wrote"
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the pipeline and the kernel it started
+        proc.wait(timeout=30)
+    assert nb.read_bytes() == before and (figs / "out.txt").read_text() == "old"
+    pipeline.clean_staging(figs)
+    assert sorted(p.name for p in figs.iterdir()) == ["out.txt"]
