@@ -37,12 +37,23 @@ def use_style(context: str = "notebook") -> None:
     })
 
 
+def _unmasked(a) -> np.ndarray:
+    """The entries of ``a`` that are not masked (an explicit mask is how a gap is asked for)."""
+    return np.ma.compressed(np.ma.asarray(a, dtype=float))
+
+
 def check_finite_artists(fig) -> None:
-    """Raise ``ValueError`` if any line or collection in ``fig`` holds NaN/inf data."""
+    """Raise ``ValueError`` if a line in ``fig`` holds NaN/inf data (matplotlib would silently
+    leave a gap); masked entries are allowed, since a mask is how a gap is asked for.
+
+    Scatter plots and images are not checked: matplotlib masks their invalid entries on
+    entry, so an intended gap cannot be told from an accident afterwards.
+    """
+
     for ax in fig.axes:
         for ln in ax.get_lines():
-            y = np.asarray(ln.get_ydata(), dtype=float)
-            x = np.asarray(ln.get_xdata(), dtype=float)
+            y = _unmasked(ln.get_ydata())
+            x = _unmasked(ln.get_xdata())
             if y.size and not (np.all(np.isfinite(y)) and np.all(np.isfinite(x))):
                 raise ValueError(
                     f"`savefig`: line {ln.get_label()!r} in axes {ax.get_title()!r} has NaN/inf data; "

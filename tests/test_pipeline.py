@@ -195,3 +195,21 @@ def test_a_killed_pipeline_leaves_the_committed_files(tmp_path, figs):
     assert nb.read_bytes() == before and (figs / "out.txt").read_text() == "old"
     pipeline.clean_staging(figs)
     assert sorted(p.name for p in figs.iterdir()) == ["out.txt"]
+
+
+def test_savefig_allows_an_explicitly_masked_gap(figs):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from shld_jax import plotting
+
+    fig, ax = plt.subplots()
+    ax.plot([0, 1, 2], np.ma.masked_invalid([1.0, np.nan, 2.0]), label="gap")  # asked for
+    assert [p.name for p in plotting.savefig(fig, "ok")] == ["ok.png", "ok.pdf"]
+    ax.plot([0, 1, 2], [1.0, np.nan, 2.0], label="accident")
+    with pytest.raises(ValueError, match="line 'accident'"):
+        plotting.savefig(fig, "bad")
+    plt.close(fig)
