@@ -39,6 +39,16 @@ def test_minibatch_step_equals_a_hand_rolled_optax_step(opt):
     np.testing.assert_allclose(m.weight_norm[0, 1], optax.tree.norm(params), rtol=1e-5)
 
 
+def test_mixed_program_equals_each_optimiser():
+    base = dict(mc=MC, batch=8, n_max=60, n_test=40, n_probes=0, log_every=4, n_logs=1)
+    hp = P.Hyper(lr=0.05, wd=0.3, momentum=0.8, n_train=50)
+    ma = P.run([1, 2], [hp._replace(adam=1.0), hp._replace(adam=0.0)], P.Static(opt="mixed", **base))
+    a = P.run([1], hp, P.Static(opt="adamw", **base))
+    s = P.run([2], hp, P.Static(opt="sgdm", **base))
+    np.testing.assert_allclose(ma.weight_norm[0], a.weight_norm[0], rtol=1e-5)
+    np.testing.assert_allclose(ma.weight_norm[1], s.weight_norm[0], rtol=1e-5)
+
+
 def test_boost_window_and_grokfast_filter():
     hp = P.Hyper(lr=0.1, wd=2.0, boost_at=5, boost_len=3, boost_lr=3.0, boost_wd=0.5)
     lr, wd = zip(*[map(float, P.schedule(hp, t)) for t in range(10)])
@@ -146,3 +156,25 @@ def test_run_rejects_bad_hyperparameters():
         P.run([0], P.Hyper(n_train=50), S._replace(opt="sgd"))
     with pytest.raises(ValueError, match="lr"):
         P.run([0], P.Hyper(lr=0.0, n_train=50), S)
+
+
+def test_seed_trigger_and_ledger_tests():
+    steps = np.arange(0, 700, 100)
+    C = np.array([[50, 40, 30, 20, 25, 1.5, 1.0],    # falls steadily: "C < 2 and decreasing" at 500
+                  [50, 10, 12, 14, 16, 18, 20],       # rises after fitting: never fires
+                  [50, 40, 30, 20, 10, 5, 3]], float)  # halves from its max since fit (20 at 300 → 10 at 400)
+    fit = np.array([200, 100, 200])
+    np.testing.assert_array_equal(P.seed_trigger(steps, C, fit), [500, P.NEVER, 400])
+    np.testing.assert_array_equal(P.censored([100, P.NEVER], 900), [100.0, 900.0])
+    assert P.value_outcome([8.5, 8.9, 8.7, 8.6], 8.7).outcome == "pass"
+    assert P.value_outcome([1e-3, 2e-3, 1.5e-3], 8.7).outcome == "fail"
+    assert P.value_outcome([1.0, np.nan], 8.7) is None
+    assert P.near_one_outcome([0.9, 1.1, 1.0, 1.05]).outcome == "pass"
+    assert P.near_one_outcome([30.0, 40.0, 35.0]).outcome == "fail"
+    assert P.direction_outcome([8.7, 8.0, 9.0], [0.85, 0.9, 0.8]).outcome == "pass"
+    assert P.direction_outcome([1.0, 1.2, 1.1], [4.0, 5.0, 4.5]).outcome == "fail"
+    assert P.timing_outcome(np.ones(8, bool)).outcome == "pass"      # 8/8: lower bound 0.69 ≥ 0.5
+    assert P.timing_outcome(np.zeros(8, bool)).outcome == "fail"
+    o = P.earlier_outcome([100, 200, 150, 120], [300, 410, 330, 290], horizon=1000)
+    assert o.outcome == "pass" and o.measured == pytest.approx(190)
+    assert P.earlier_outcome([100, 200], [100, 200], horizon=1000).outcome == "inconclusive"

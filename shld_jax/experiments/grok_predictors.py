@@ -45,7 +45,7 @@ from shld_jax.data import modular
 from shld_jax.models import grok_mlp as M
 
 NEVER = -1
-OPTIMISERS = ("adamw", "sgdm")
+OPTIMISERS = ("adamw", "sgdm", "mixed")  # mixed: per-run Hyper.adam selects AdamW (1) or SGD+momentum (0)
 
 
 class LLCSettings(NamedTuple):
@@ -101,6 +101,7 @@ class Hyper(NamedTuple):
     boost_wd: float = 1.0      # wd multiplier inside the window
     gf_alpha: float = 0.98
     gf_lamb: float = 0.0
+    adam: float = 1.0          # with Static.opt == "mixed": 1 → AdamW, 0 → SGD+momentum
 
 
 class Metrics(NamedTuple):
@@ -144,6 +145,16 @@ def _direction(opt: str, hp: Hyper):
     return optax.trace(decay=hp.momentum)
 
 
+def _mixed_update(hp: Hyper, g, opt_state, params, wd_t):
+    """Both directions from their own states; ``hp.adam`` picks one (one program for both optimisers)."""
+    sa, sm = opt_state
+    da, sa = _direction("adamw", hp).update(g, sa, params)
+    gm = jax.tree_util.tree_map(lambda gi, w: gi + wd_t * w, g, params)
+    dm, sm = _direction("sgdm", hp).update(gm, sm, params)
+    d = jax.tree_util.tree_map(lambda a, m, w: jnp.where(hp.adam > 0.5, a + wd_t * w, m), da, dm, params)
+    return d, (sa, sm)
+
+
 def schedule(hp: Hyper, step):
     """``(η_t, λ_t)``: lr and wd at ``step``, multiplied by ``boost_lr``/``boost_wd`` inside the window."""
     on = (hp.boost_at != NEVER) & (step >= hp.boost_at) & (step < hp.boost_at + hp.boost_len)
@@ -155,6 +166,10 @@ def opt_step(opt: str, hp: Hyper, st: RunState, g):
     ema = jax.tree_util.tree_map(lambda m, gi: hp.gf_alpha * m + (1.0 - hp.gf_alpha) * gi, st.ema, g)
     g = jax.tree_util.tree_map(lambda gi, m: gi + hp.gf_lamb * m, g, ema)
     lr_t, wd_t = schedule(hp, st.step)
+    if opt == "mixed":
+        d, opt_state = _mixed_update(hp, g, st.opt_state, st.params, wd_t)
+        params = jax.tree_util.tree_map(lambda w, di: w - lr_t * di, st.params, d)
+        return RunState(params, opt_state, ema, st.step + 1)
     tx = _direction(opt, hp)
     if opt == "sgdm":  # coupled L2 goes through the momentum
         g = jax.tree_util.tree_map(lambda gi, w: gi + wd_t * w, g, st.params)
@@ -241,7 +256,11 @@ def init_run(seed, hp: Hyper, S: Static) -> RunState:
     """Initial state of one run (traceable in ``seed``)."""
     params = M.init(jax.random.fold_in(jax.random.key(seed), 1), S.mc)
     zeros = jax.tree_util.tree_map(jnp.zeros_like, params)
-    return RunState(params, _direction(S.opt, hp).init(params), zeros, jnp.zeros((), jnp.int32))
+    if S.opt == "mixed":
+        ost = (_direction("adamw", hp).init(params), _direction("sgdm", hp).init(params))
+    else:
+        ost = _direction(S.opt, hp).init(params)
+    return RunState(params, ost, zeros, jnp.zeros((), jnp.int32))
 
 
 def _run_one(seed, hp: Hyper, S: Static):
@@ -258,8 +277,8 @@ def _run_one(seed, hp: Hyper, S: Static):
 
     st0 = init_run(seed, hp, S)
     m0 = measure(st0, hp, seed, train_idx, perm, S)
-    _, ms = jax.lax.scan(chunk, st0, None, length=S.n_logs)
-    return jax.tree_util.tree_map(lambda x0, xs: jnp.concatenate([x0[None], xs]), m0, ms)
+    st, ms = jax.lax.scan(chunk, st0, None, length=S.n_logs)
+    return jax.tree_util.tree_map(lambda x0, xs: jnp.concatenate([x0[None], xs]), m0, ms), st.params
 
 
 @partial(jax.jit, static_argnames=("S",))
@@ -267,11 +286,13 @@ def _run(seeds, hp: Hyper, S: Static):
     return jax.vmap(lambda s, h: _run_one(s, h, S))(sharding.constrain_leading(seeds), sharding.constrain_leading(hp))
 
 
-def run(seeds, hypers, S: Static) -> Metrics:
+def run(seeds, hypers, S: Static, *, check_finite: bool = True, return_params: bool = False):
     """Train one run per ``(seed, hyper)`` pair for ``S.n_logs·S.log_every`` steps; metrics as numpy ``[runs, logs]``.
 
     ``hypers``: one :class:`Hyper` for all seeds, or a list of the same length as ``seeds``.
-    Raises ``FloatingPointError`` if a train loss is non-finite (naming the run).
+    Raises ``FloatingPointError`` if a train loss is non-finite (naming the run), unless
+    ``check_finite=False`` (a search that reports diverged runs itself). ``return_params``: return
+    ``(metrics, final params [runs, ...])``.
     """
     S = S.validate()
     seeds = np.atleast_1d(np.asarray(seeds, np.int32))
@@ -284,12 +305,12 @@ def run(seeds, hypers, S: Static) -> Metrics:
         v.positive("grok_predictors.Hyper", "lr", h.lr)
         v.non_negative("grok_predictors.Hyper", "wd", h.wd)
     hp = sharding.shard_leading(stack_hypers(hypers))
-    m = jax.tree_util.tree_map(np.asarray, _run(sharding.shard_leading(jnp.asarray(seeds)), hp, S))
+    m, params = jax.tree_util.tree_map(np.asarray, _run(sharding.shard_leading(jnp.asarray(seeds)), hp, S))
     m = m._replace(step=m.step[0])
-    if not np.all(np.isfinite(m.train_loss)):
+    if check_finite and not np.all(np.isfinite(m.train_loss)):
         r, t = np.argwhere(~np.isfinite(m.train_loss))[0]
         raise FloatingPointError(f"`grok_predictors.run`: non-finite train loss in run {r} (seed {seeds[r]}) at step {m.step[t]}")
-    return m
+    return (m, params) if return_params else m
 
 
 # ---------------------------------------------------------------- D conventions and C
@@ -404,3 +425,115 @@ def split_configs(n_configs: int, control, seed: int = 0) -> tuple[np.ndarray, n
         cal += list(perm[0::2])
         sc += list(perm[1::2])
     return np.sort(np.asarray(cal, int)), np.sort(np.asarray(sc, int))
+
+
+# ---------------------------------------------------------------- events and the ledger's tests
+
+def events(m: Metrics, acc: float = 0.99):
+    """``(fit, grok)`` steps ``[runs]``: first log with train / test accuracy ≥ ``acc`` (``NEVER`` if none)."""
+    from shld_jax.experiments.grokking import first_crossing
+    return first_crossing(m.step, m.train_acc, acc), first_crossing(m.step, m.test_acc, acc)
+
+
+def seed_trigger(steps, C, fit, *, level: float = 2.0, drop: float = 2.0):
+    """The seed's boost trigger: first log after ``fit`` with "C < level and still decreasing",
+    or a sharp drop ``C ≤ max(C since fit)/drop`` (scale-free). ``NEVER`` if it does not fire."""
+    steps, C, fit = np.asarray(steps), np.asarray(C, float), np.asarray(fit)
+    after = (steps[None, :] > np.where(fit == NEVER, np.iinfo(np.int64).max, fit)[:, None])
+    dec = np.concatenate([np.zeros_like(C[:, :1], bool), C[:, 1:] < C[:, :-1]], axis=1)
+    run_max = np.maximum.accumulate(np.where(after, C, -np.inf), axis=1)
+    hit = after & (((C < level) & dec) | (C * drop <= run_max))
+    return np.where(hit.any(axis=1), steps[np.argmax(hit, axis=1)], NEVER)
+
+
+def censored(grok, horizon: int) -> np.ndarray:
+    """Grok steps with ``NEVER`` replaced by ``horizon`` (a run that never grokked counts as grokking at the end)."""
+    grok = np.asarray(grok)
+    return np.where(grok == NEVER, horizon, grok).astype(float)
+
+
+def value_outcome(x, target: float, margin: float = 0.25):
+    """TOST of "mean over seeds ≈ target within ±margin (relative)" (t interval); ``None`` if < 2 finite values."""
+    from shld_jax import stats
+    x = np.asarray(x, float)
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return None
+    mu, se, df = stats.mean_se(x)
+    return stats.equivalence(mu, se, target=target, margin=margin, relative=True, df=df)
+
+
+def near_one_outcome(C_at_grok):
+    """"Grokking occurs near C ≈ 1", read as 0.5 ≤ C ≤ 2: TOST of mean ln C ≈ 0 within ±ln 2."""
+    from shld_jax import stats
+    x = np.log(np.asarray(C_at_grok, float))
+    x = x[np.isfinite(x)]
+    if x.size < 2:
+        return None
+    mu, se, df = stats.mean_se(x)
+    return stats.equivalence(mu, se, target=0.0, margin=float(np.log(2.0)), df=df)
+
+
+def direction_outcome(pre, post):
+    """"C falls across the transition": paired t on ln(post) − ln(pre) < 0 (convention-free)."""
+    from shld_jax import stats
+    pre, post = np.asarray(pre, float), np.asarray(post, float)
+    ok = np.isfinite(pre) & np.isfinite(post) & (pre > 0) & (post > 0)
+    if ok.sum() < 2:
+        return None
+    return stats.difference(np.log(post[ok]), np.log(pre[ok]), claim="less")
+
+
+def timing_outcome(hits, at_least: float = 0.5):
+    """A timing claim holding "typically": exact binomial, rate of seeds where it holds ≥ ``at_least``."""
+    from shld_jax import stats
+    hits = np.asarray(hits, bool)
+    if hits.size == 0:
+        return None
+    return stats.rate(int(hits.sum()), int(hits.size), at_least=at_least)
+
+
+def earlier_outcome(grok_a, grok_b, horizon: int):
+    """"A groks earlier than B" over the same seeds: paired t on (B − A) > 0, censored at ``horizon``."""
+    from shld_jax import stats
+    a, b = censored(grok_a, horizon), censored(grok_b, horizon)
+    if np.all(a == b):
+        return stats.Outcome(stats.INCONCLUSIVE, 0.0, 0.0, "paired t: identical grok steps (no difference to test)")
+    return stats.difference(b, a, claim="greater")
+
+
+def c_features(steps, C, fit, grok, *, horizon: int, steps_per_epoch: float = 1.0, post: int = 200) -> dict:
+    """Per-run quantities behind the seed's C claims, from one C curve ``[runs, logs]``.
+
+    ``pre``/``post``: median C over the first half of the memorised plateau / ``post`` steps after
+    grokking; ``at_grok``; ``t_c1``: first log after fitting with C ≤ 1; ``drop``: the sharp-drop
+    step (C ≤ max since fit / 2). Leads are converted to epochs with ``steps_per_epoch``.
+    """
+    from shld_jax.experiments import grokking as G
+    steps = np.asarray(steps)
+    g = np.asarray(grok) != NEVER
+    pre, post_ = G.transition_C(steps, C, fit, grok, post=post)
+    at = np.array([C[r, np.searchsorted(steps, grok[r])] if g[r] else np.nan for r in range(len(grok))])
+    t_c1 = G.first_crossing(steps, C, 1.0, above=False, start=fit)
+    drop = G.sharp_drop_step(steps, C, fit, factor=2.0)
+    lead = np.where(g & (drop != NEVER), (grok - drop) / steps_per_epoch, np.nan)
+    err = np.where(g, np.abs(np.where(t_c1 == NEVER, 0, grok - t_c1)) / np.where(g, grok, 1), np.nan)
+    err = np.where(g & (t_c1 == NEVER), 1.0, err)   # C < 1 never: the prediction fails (error counted as 100 %)
+    return {"grokked": g, "pre": pre, "post": post_, "at_grok": at, "pred_err": err, "lead_epochs": lead,
+            "lead_frac": np.where(np.isfinite(lead), lead * steps_per_epoch / horizon, np.nan)}
+
+
+def c_claim_outcomes(f: dict) -> dict:
+    """The seed's C claims on one reading's :func:`c_features` (``None`` where not testable)."""
+    g = f["grokked"]
+    return {
+        "002-grok-epoch-prediction": timing_outcome(f["pred_err"][g] <= 0.021),
+        "002-grok-C-pre": value_outcome(f["pre"], 8.7),
+        "002-grok-C-post": value_outcome(f["post"], 0.85),
+        "002-grok-C-direction": direction_outcome(f["pre"], f["post"]),
+        "002-grok-near-C1": near_one_outcome(f["at_grok"]),
+        "002-grok-drop-200": timing_outcome(np.nan_to_num(f["lead_epochs"][g], nan=-1.0).clip(-1) > 0
+                                            & (np.nan_to_num(f["lead_epochs"][g], nan=-1.0) <= 400)),
+        "002-grok-drop-10-20pct": timing_outcome((np.nan_to_num(f["lead_frac"][g], nan=-1.0) >= 0.1)
+                                                 & (np.nan_to_num(f["lead_frac"][g], nan=-1.0) <= 0.2)),
+    }
