@@ -24,6 +24,7 @@ except _PackageNotFoundError:  # a source tree that was never installed
 # `import shld_jax` changes nothing in os.environ: the host-device count is set by the
 # caller (the Makefile, the kernelspec's env, or sj.set_host_device_count in a script).
 from shld_jax._ars import ARSState as ARSState, ars as ars, update_regulariser as update_regulariser
+from shld_jax._stabilisers import SpamState as SpamState, ZClipState as ZClipState, scale_by_spam as scale_by_spam, spam as spam, zclip as zclip  # noqa: E501
 from shld_jax._activations import (
     StochA as StochA,
     stochastic_activation as stochastic_activation,
@@ -94,6 +95,7 @@ __all__ = [
     "consolidation_lr_rule", "ConsolidationLRState",
     # optimisers: ARS (seed 001), SR noise (seed 000)
     "ars", "ARSState", "update_regulariser",
+    "zclip", "ZClipState", "spam", "scale_by_spam", "SpamState",  # stabilisers (notebook 05)
     "stochastic_resonance_noise", "StochasticResonanceConfig", "StochasticResonanceInjector",
     "ResonanceState",
     # stochastic activations (seed 003)
