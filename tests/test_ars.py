@@ -280,28 +280,58 @@ def test_update_regulariser_hand_computed():
         A.update_regulariser(optax.sgd(1.0), rank=0)
 
 
-# ---------------------------------------------------------------- ablation metrics (notebook 05)
+# ---------------------------------------------------------------- benchmark metrics (notebook 05)
 def test_smooth_and_summarize_on_synthetic_runs():
     from shld_jax.experiments import ars_ablation as E
 
     np.testing.assert_allclose(E.smooth([1.0, 3.0, 5.0, 7.0], 2), [1.0, 2.0, 4.0, 6.0])
-    setup = E.Setup(n_steps=40, shift_step=20)
+    setup = E.Setup(warm_steps=20, horizon=20, div_k=3)
     t = np.arange(40)
     ok = np.where(t < 20, 3.0, np.where(t < 30, 5.0, 3.0))        # spike, back at step 30
     never = np.where(t < 20, 3.0, 4.0)                             # never back, not diverged
-    blown = np.where(t < 20, 3.0, 6.0)                             # above ln 96 at the end
-    loss = np.stack([ok, never, blown]).astype(np.float32)
-    m = dict(loss=loss, wnorm=np.stack([t, 2 * t, 3 * t]).astype(float) + 1.0,
-             dead=np.zeros((3, 40), bool))
-    s = E.summarize(dict(metrics=m, setup=setup), w=2, tol=0.05)
+    blown = np.where(t < 20, 3.0, 7.0)                             # > 1.5 ln 96 = 6.85 from step 20
+    short = np.where((t >= 20) & (t < 22), 7.0, 3.0)               # 2 steps above: not a blow-up
+    real = np.stack([ok, never, blown, short]).astype(np.float32)
+    dead = np.zeros((4, 40), bool)
+    m = dict(real=real, wnorm=np.stack([t, 2 * t, 3 * t, t]).astype(float) + 1.0, dead=dead)
+    s = E.summarize(m, setup, w=2, tol=0.05)
     np.testing.assert_allclose(s["pre"], 3.0)
-    assert list(s["recovered"]) == [True, False, False]
-    assert list(s["diverged"]) == [False, False, True]
+    assert list(s["diverged"]) == [False, False, True, False]
+    assert list(s["t_div"]) == [40, 40, 20, 40]
+    assert list(s["recovered"]) == [True, False, False, True]
     assert s["recover"][0] == 11 and s["recover"][1] == 20      # MA(2) reaches 3.0 at step 31
-    np.testing.assert_array_equal(s["wasted"], [11, 20, 40])     # diverged: whole run wasted
-    np.testing.assert_allclose(s["peak_wnorm"], [40, 79, 118])
-    with pytest.raises(ValueError, match="shift_step"):
-        E.Setup(n_steps=10, shift_step=10).check()
+    np.testing.assert_array_equal(s["wasted"][:3], [11, 20, 40])  # diverged: whole run wasted
+    np.testing.assert_allclose(s["peak_wnorm"][:3], [40, 79, 118])
+    d2 = dead.copy()
+    d2[1, 25:] = True                                              # non-finite at step 25
+    s = E.summarize(dict(m, dead=d2), setup, w=2)
+    assert s["diverged"][1] and s["t_div"][1] == 25
+    with pytest.raises(ValueError, match="horizon"):
+        E.Setup(horizon=0).check()
+
+
+def test_ledger_outcomes_by_hand():
+    from shld_jax.experiments import ars_ablation as E
+    from shld_jax import stats
+
+    assert E.collapse_outcome(0, 16, 12, 16).outcome == stats.PASS
+    assert E.collapse_outcome(0, 16, 1, 16).outcome == stats.INCONCLUSIVE   # Fisher p = 0.5
+    assert E.collapse_outcome(4, 16, 16, 16).outcome == stats.FAIL         # rate shown > 5 %
+    assert E.collapse_outcome(12, 16, 0, 16).outcome == stats.FAIL
+    w = E.wasted_outcome([10.0] * 8, [100.0] * 8)
+    assert w.outcome == stats.PASS and w.measured == pytest.approx(0.9)
+    assert E.wasted_outcome([1.0, 2.0], [0.0, 0.0]) is None
+    assert E.recovery_outcome([5.0] * 4, [5.0] * 4).outcome == stats.FAIL
+    o = E.norm_cut_outcome([1.0, 1.1, 0.9, 1.0], [6.0, 6.2, 5.8, 6.0])
+    assert o.outcome == stats.PASS and o.measured == pytest.approx(1 - np.mean([1 / 6, 1.1 / 6.2, 0.9 / 5.8, 1 / 6]))
+    # alarms: positives cross 1.0 at step 5 (blow-up at 10: lead 5), controls never exceed 0.5
+    pos = np.zeros((4, 12))
+    pos[:, 5:] = 2.0
+    neg = np.full((4, 12), 0.5)
+    r = E.roc(pos, neg, np.full(4, 10), 2)
+    assert r["auc"] == 1.0
+    np.testing.assert_array_equal(E.lead_times(pos, np.full(4, 10), 1.0, 2), [5, 5, 5, 5])
+    assert E.threshold_at_fpr(r["max_neg"], 0.1) == 0.5
 
 
 # ---------------------------------------------------------------- reliability ([2.4], [2.5])
