@@ -537,3 +537,21 @@ def c_claim_outcomes(f: dict) -> dict:
         "002-grok-drop-10-20pct": timing_outcome((np.nan_to_num(f["lead_frac"][g], nan=-1.0) >= 0.1)
                                                  & (np.nan_to_num(f["lead_frac"][g], nan=-1.0) <= 0.2)),
     }
+
+
+def ou_ctilde(key, h, *, D: float, dt: float, n_particles: int, n_steps: int) -> tuple[float, float]:
+    """C̃ on a stationary OU ensemble: Langevin on ``U = ½ Σ h_i x_i²`` (engine's ``(init_fn, step_fn)``)
+    from 0 for ``n_steps``, then per particle ``‖∇U‖²/(D·tr H)`` with tr H by one Rademacher probe each
+    (the ensemble mean of tr H in the denominator). Returns ``(mean, standard error)``; 1 at equilibrium."""
+    from shld_jax._langevin import overdamped_langevin
+    from shld_jax._llc import _init
+    h = jnp.asarray(h, jnp.float32)
+    U = lambda x: 0.5 * jnp.sum(h * x["x"] ** 2)
+    init_fn, step_fn = overdamped_langevin(jax.grad(U), dt=dt, D=D)
+    st = _init(init_fn, {"x": jnp.zeros((n_particles, h.size))}, key)
+    xT = jax.lax.fori_loop(0, n_steps, lambda i, s: step_fn(s), st).position
+    g2 = jax.vmap(lambda x: optax.tree.norm(jax.grad(U)(x), squared=True))(xT)
+    ks = jax.random.split(jax.random.fold_in(key, 1), n_particles)
+    trH = jax.vmap(lambda x, k: hutchinson_trace(U, x, k, 1))(xT, ks)
+    c = np.asarray(scale_free_C(g2, trH.mean(), D))
+    return float(c.mean()), float(c.std(ddof=1) / np.sqrt(n_particles))
