@@ -147,6 +147,14 @@ def test_lr_formula_outcome():
     noisy = acc.copy()
     noisy[3] = [0.99, 0.93, 0.99, 0.95]
     assert E.lr_formula_outcome(noisy, lrs, 3, 3).outcome == stats.INCONCLUSIVE
+    # a flat optimum: 0.3 and 1.0 are both within a point of the best, so α = 1.8 (×1.8 of 1.0) is close
+    flat = acc.copy()
+    flat[2] = [0.975, 0.975, 0.98, 0.97]
+    lrs2 = lrs.copy()
+    lrs2[3] = 1.8
+    flat[3] = flat[1]
+    o = E.lr_formula_outcome(flat, lrs2, 3, 3)
+    assert o.outcome == stats.PASS and "[0.3, 1]" in o.test
 
 
 def test_loglog_slope_and_constancy():
