@@ -178,3 +178,17 @@ def test_agreement_outcome():
     assert E.agreement_outcome(a, a * 290).outcome == stats.FAIL
     o = E.agreement_outcome(a, a * np.array([1.0, 4.0, 0.25, 2.0]))       # spread too wide to decide
     assert o.outcome == stats.INCONCLUSIVE
+
+
+def test_tracked_step_noise_is_alpha2_sigma2_over_B(data):
+    # 64 runs of 20 small steps from one point: ‖Δθ + α∇ℒ‖² = α²‖g_B − ∇ℒ‖², whose mean is α²·d·σ²/B
+    # (with-replacement minibatches); θ moves by ~1e-3, so σ² stays that of the start (checked to 10 %).
+    p0 = E.init_params(jax.random.key(12), 1)
+    P = jax.tree_util.tree_map(lambda a: jnp.repeat(a, 64, 0), p0)
+    lr, B = 1e-3, 8
+    out = E.train_sgd(P, np.full(64, lr), jax.random.key(13), data, wd=1e-3, batch_size=B, n_steps=20, n_frames=1,
+                      track_noise=True)
+    s2 = E.noise_at(jax.tree_util.tree_map(lambda a: a[0], p0), data, 1e-3, key=jax.random.key(0), batch_size=B)["sigma2"]
+    d = E.n_params(jax.tree_util.tree_map(lambda a: a[0], p0))
+    assert out["noise"].mean() == pytest.approx(lr**2 * d * s2 / B, rel=0.1)
+    assert np.all(out["msd"] >= out["noise"] * 0.5)

@@ -83,7 +83,7 @@ def _sqnorm(t):
 # --------------------------------------------------------------------------- core SGD runner
 
 
-def train_sgd(params, lrs, key, data: Digits, *, wd, batch_size, n_steps, n_frames=20):
+def train_sgd(params, lrs, key, data: Digits, *, wd, batch_size, n_steps, n_frames=20, track_noise=False):
     """Plain SGD (with-replacement minibatches) for runs stacked on a leading axis.
 
     Args:
@@ -93,7 +93,9 @@ def train_sgd(params, lrs, key, data: Digits, *, wd, batch_size, n_steps, n_fram
     Returns:
         dict with ``params`` (final, leaves ``[R, ...]``), ``train_loss [R, n_frames + 1]``
         (full-batch objective at frames, the first at step 0) and ``msd [R]``: the mean over
-        steps of ``‖θ_{k+1} − θ_k‖²`` (the per-step squared displacement, summed over coordinates).
+        steps of ``‖θ_{k+1} − θ_k‖²`` (the per-step squared displacement, summed over coordinates);
+        with ``track_noise``, also ``noise [R]``: the mean over steps of ``‖θ_{k+1} − θ_k + α∇ℒ(θ_k)‖²``
+        (the step's noise alone, drift removed; costs one full-batch gradient per step).
     """
     call = "train_sgd"
     B = v.positive_int(call, "batch_size", batch_size)
@@ -109,29 +111,36 @@ def train_sgd(params, lrs, key, data: Digits, *, wd, batch_size, n_steps, n_fram
     if {l.shape[0] for l in jax.tree_util.tree_leaves(params)} != {R}:
         raise ValueError(f"`{call}`: params leaves need a leading run axis of length len(lrs) = {R}.")
     keys = jax.vmap(lambda r: jax.random.fold_in(key, r))(jnp.arange(R))
-    p, losses, msd = _sgd_runs(params, lrs, keys, data.x_train, data.y_train, jnp.float32(wd), B, n_steps,
-                               n_frames)
-    return {"params": p, "train_loss": np.asarray(losses, np.float64), "msd": np.asarray(msd, np.float64) / n_steps}
+    p, losses, (msd, noise) = _sgd_runs(params, lrs, keys, data.x_train, data.y_train, jnp.float32(wd), B, n_steps,
+                                        n_frames, bool(track_noise))
+    out = {"params": p, "train_loss": np.asarray(losses, np.float64), "msd": np.asarray(msd, np.float64) / n_steps}
+    if track_noise:
+        out["noise"] = np.asarray(noise, np.float64) / n_steps
+    return out
 
 
-@partial(jax.jit, static_argnames=("batch_size", "n_steps", "n_frames"))
-def _sgd_runs(params, lrs, keys, x, y, wd, batch_size, n_steps, n_frames):
+@partial(jax.jit, static_argnames=("batch_size", "n_steps", "n_frames", "track_noise"))
+def _sgd_runs(params, lrs, keys, x, y, wd, batch_size, n_steps, n_frames, track_noise=False):
     N = x.shape[0]
     per = n_steps // n_frames
 
     def run(p0, lr, key):
         def step(carry, t):
-            p, msd = carry
+            p, (msd, noise) = carry
             idx = jax.random.randint(jax.random.fold_in(key, t), (batch_size,), 0, N)
             g = jax.grad(mlp.loss)(p, x[idx], y[idx], wd)
-            return (jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), msd + lr**2 * _sqnorm(g)), None
+            if track_noise:
+                G = jax.grad(mlp.loss)(p, x, y, wd)
+                noise = noise + lr**2 * _sqnorm(jax.tree_util.tree_map(jnp.subtract, g, G))
+            return (jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), (msd + lr**2 * _sqnorm(g), noise)), None
 
         def block(carry, b):
             carry, _ = jax.lax.scan(step, carry, b * per + jnp.arange(per))
             return carry, mlp.loss(carry[0], x, y, wd)
 
-        (p, msd), losses = jax.lax.scan(block, (p0, jnp.zeros((), jnp.float32)), jnp.arange(n_frames))
-        return p, jnp.concatenate([mlp.loss(p0, x, y, wd)[None], losses]), msd
+        zero = jnp.zeros((), jnp.float32)
+        (p, acc), losses = jax.lax.scan(block, (p0, (zero, zero)), jnp.arange(n_frames))
+        return p, jnp.concatenate([mlp.loss(p0, x, y, wd)[None], losses]), acc
 
     return jax.vmap(run)(params, lrs, keys)
 
@@ -293,7 +302,8 @@ def batch_scaling(data: Digits, theta, *, key, base_lr, base_batch, batches, sde
     and batch size, ``n_chains`` chains start at ``θ*`` and run for the same SDE time
     ``sde_time = α·steps``. Measured: the excess objective averaged over the second half
     of the frames (and its s.e. over chains), and the per-step squared displacement per
-    coordinate ``msd/d``. Predictions: the seed's ``D_eff = α²σ²/B`` (per-step variance)
+    coordinate ``msd/d`` and its noise part alone (drift removed, ``noise_chains``).
+    Predictions: the seed's ``D_eff = α²σ²/B`` (per-step variance)
     and the continuum ``D = ασ²/(2B)`` whose stationary excess loss is ``α·d·σ²/(4B)``.
     """
     obj = lambda q: mlp.loss(q, data.x_train, data.y_train, wd)
@@ -307,13 +317,13 @@ def batch_scaling(data: Digits, theta, *, key, base_lr, base_batch, batches, sde
             lr = base_lr * (math.sqrt(r) if rule == "sqrt" else r)
             steps = max(n_frames, int(round(sde_time / lr / n_frames)) * n_frames)
             out = train_sgd(_stack(theta, n_chains), np.full(n_chains, lr), jax.random.fold_in(key, 100 * i + len(rule)),
-                            data, wd=wd, batch_size=B, n_steps=steps, n_frames=n_frames)
+                            data, wd=wd, batch_size=B, n_steps=steps, n_frames=n_frames, track_noise=True)
             ex = out["train_loss"] - L0
             late = ex[:, n_frames // 2 + 1:].mean(1)
             rows.append({"rule": rule, "B": B, "lr": lr, "steps": steps, "excess": float(late.mean()),
                          "excess_se": float(late.std(ddof=1) / math.sqrt(n_chains)),
                          "msd_per_coord": float(out["msd"].mean() / d),
-                         "excess_chains": late, "msd_chains": out["msd"] / d,
+                         "excess_chains": late, "msd_chains": out["msd"] / d, "noise_chains": out["noise"] / d,
                          "seed_D_eff": sj.seed_effective_diffusion(lr, sigma2, B),
                          "sgd_D": sj.sgd_diffusion(lr, sigma2, B),
                          "excess_pred": sj.sgd_diffusion(lr, sigma2, B) * d / 2,
@@ -562,8 +572,8 @@ def lr_readings(A, S, C, C_ep, Dres, Est, *, points=0.005, loss_ratio=1.1) -> di
         Est["virial"], Est["seed_D_eff"], factor=1.25)
     sq = [r for r in S["rows"] if r["rule"] == "sqrt"]
     Bs = [r["B"] for r in sq]
-    out[("sqrt-B", "D_eff as the per-step noise (squared step per coordinate)")] = constant_outcome(
-        Bs, [r["msd_chains"] for r in sq])
+    out[("sqrt-B", "D_eff as the per-step noise (drift-removed squared step per coordinate)")] = constant_outcome(
+        Bs, [r["noise_chains"] for r in sq])
     out[("sqrt-B", "D_eff as the temperature (stationary excess loss)")] = constant_outcome(
         Bs, [r["excess_chains"] for r in sq])
     for name, res in (("same α, same number of steps", C), ("same α, same number of epochs", C_ep)):
