@@ -160,7 +160,7 @@ def seed_effective_diffusion(lr, grad_variance, batch_size):
     lr = v.positive("seed_effective_diffusion", "lr", lr, traced_ok=True)
     s2 = v.non_negative("seed_effective_diffusion", "grad_variance", grad_variance, traced_ok=True)
     B = v.positive_int("seed_effective_diffusion", "batch_size", batch_size)
-    return v.finite_result("seed_effective_diffusion", lr**2 * s2 / B,
+    return v.finite_result("seed_effective_diffusion", lr * lr * s2 / B,  # lr**2 raises on overflow
                            f"lr²·grad_variance/batch_size overflows with lr = {v.show(lr)}, grad_variance = {v.show(s2)}")
 
 

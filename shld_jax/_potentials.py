@@ -166,7 +166,7 @@ def _landmarks(call: str, potential: DoubleWell, x_min: float | None):
     else:
         x = v.finite(call, "x_min", x_min)
         # the rate is a property of a well: x_min selects one of the two minima
-        near = [m for m in (lo, hi) if abs(x - m) <= 1e-6 * max(1.0, abs(m))]
+        near = [m for m in (lo, hi) if abs(x - m) <= 1e-6 * max(potential.a, abs(m))]
         if not near:
             raise ValueError(
                 f"`{call}`: x_min must be one of the potential's minima ({lo:.10g}, {hi:.10g}), got "
@@ -178,7 +178,8 @@ def _landmarks(call: str, potential: DoubleWell, x_min: float | None):
         dU = potential.barrier_from(x_min)
         k_min = float(potential.curvature(np.float64(x_min)))
         k_sad = float(potential.curvature(np.float64(potential.saddle)))
-    if not (math.isfinite(dU) and math.isfinite(k_min) and math.isfinite(k_sad) and k_min > 0 and k_sad < 0):
+    if not (math.isfinite(dU) and math.isfinite(k_min) and math.isfinite(k_sad) and dU > 0 and k_min > 0
+            and k_sad < 0):
         raise ValueError(
             f"`{call}`: the well's landmarks are not finite in float64 (barrier height {dU!r}, curvatures "
             f"{k_min!r} at the minimum and {k_sad!r} at the saddle); rescale the potential, got "
@@ -305,4 +306,5 @@ def gibbs_density(potential, x, D: float):
     if not (math.isfinite(Z) and Z > 0):
         raise ValueError(f"`{call}`: the normaliser Z = {Z!r} is not a finite positive number on this grid "
                          f"(x spans [{x[0]:.4g}, {x[-1]:.4g}]).")
-    return w / Z
+    with np.errstate(over="ignore"):
+        return v.finite_result(call, w / Z, f"the grid's span {x[-1] - x[0]!r} is too small to normalise on")
