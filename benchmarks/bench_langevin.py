@@ -146,8 +146,9 @@ def _jax_setup():
     return jax
 
 
-def engine_call(n, steps, seed=0):
-    """``shld_jax.simulate`` exactly as a user calls it; returns a blocking thunk."""
+def engine_call(n, steps, seed=0, **kw):
+    """``shld_jax.simulate`` exactly as a user calls it (``kw``: ``noise``, ``target_fn``,
+    ``track_nonfinite``, ...); returns a blocking thunk."""
     import jax
     import jax.numpy as jnp
 
@@ -157,50 +158,48 @@ def engine_call(n, steps, seed=0):
     dw = potentials.double_well()
     x0 = jnp.full((n,), X0, jnp.float32)
     key = jax.random.key(seed)
+    if kw.get("target_fn") == "above":
+        kw["target_fn"] = shld_jax.Above(1.0)
 
     def run():
-        res = shld_jax.simulate(dw.grad, x0, key=key, dt=DT, D=D, n_steps=steps)
+        res = shld_jax.simulate(dw.grad, x0, key=key, dt=DT, D=D, n_steps=steps, **kw)
         return jax.block_until_ready(res.position)
 
     return run
 
 
-def scan_variant(n, steps, *, finite=False, per_particle_D=False, rng_only=False, impl="threefry2x32",
-                 dist="normal", seed=0):
-    """Hand-written ``lax.scan`` Euler–Maruyama, adding the engine's bookkeeping piece by piece.
+def scan_variant(n, steps, *, finite=False, per_particle_D=False, rng_only=False, gen="jax", seed=0):
+    """Hand-written ``lax.scan`` Euler–Maruyama (``x ← x − u'(x)·dt + sqrt(2D·dt)·ξ``), noise keyed as the
+    engine keys it.
 
-    ``finite``: the engine's per-particle NaN/inf tracking (``first_nonfinite``);
-    ``per_particle_D``: the engine's ``[n]`` diffusion vector and its per-step ``sqrt``;
-    ``rng_only``: no drift, ``x ← x + ξ`` (the random-number bound);
-    ``dist``: ``normal`` (the SDE's noise), or ``uniform``/``bits`` to split the normal's cost into
-    drawing random bits and transforming them (JAX maps uniforms through ``erfinv``);
-    ``impl``: PRNG implementation (``threefry2x32`` is JAX's default; ``rbg`` uses XLA's
-    ``RngBitGenerator``, whose numbers depend on the sharding; ``philox4x32`` is the
-    counter-based Philox of Salmon et al. 2011).
+    ``gen``: ``jax`` (``jax.random.normal``: threefry2x32 + erfinv, JAX's lowering), ``fused`` (the
+    engine's default generator: the same numbers bit for bit, unrolled so XLA fuses it into the step),
+    ``box-muller`` (the engine's ``noise="box-muller"``), ``fixed`` (no draws: one array of normals drawn
+    once and read every step, so the rate is that of the step without its draws).
+    ``rng_only``: no drift, ``x ← x + ξ``: the rate of the draws alone.
+    ``finite``/``per_particle_D``: the old engine's per-step bookkeeping (NaN/inf step record; ``[n]`` D).
     """
     import jax
     import jax.numpy as jnp
     from functools import partial
 
-    from shld_jax import _potentials as potentials, _sharding as sharding
+    from shld_jax import _normal, _potentials as potentials, _sharding as sharding
 
     dw = potentials.double_well()
+    draw = {"jax": jax.random.normal, "fused": _normal.normal, "box-muller": _normal.box_muller}.get(gen)
 
     @partial(jax.jit, static_argnames=("steps",))
-    def run_scan(x0, key, dt, Dc, steps):
+    def run_scan(x0, key, dt, Dc, fixed, steps):
         s = jnp.sqrt(2.0 * Dc * dt)
         nn = x0.shape[0]
 
         def one(carry, t):
             x, bad = carry
-            kt = jax.random.fold_in(jax.random.fold_in(key, t), 0)  # the engine's keying
-            if dist == "normal":
-                eps = jax.random.normal(kt, x.shape, x.dtype)
-            elif dist == "uniform":
-                eps = jax.random.uniform(kt, x.shape, x.dtype)
+            if gen == "fixed":
+                eps = fixed
             else:
-                eps = jax.random.bits(kt, x.shape, jnp.uint32).astype(x.dtype)
-            eps = sharding.constrain_leading(eps)
+                kt = jax.random.fold_in(jax.random.fold_in(key, t), 0)  # the engine's keying
+                eps = sharding.constrain_leading(draw(kt, x.shape, x.dtype))
             if rng_only:
                 x = x + eps
             else:
@@ -218,16 +217,21 @@ def scan_variant(n, steps, *, finite=False, per_particle_D=False, rng_only=False
         return x, bad
 
     x0 = sharding.shard_leading(jnp.full((n,), X0, jnp.float32))
-    key = jax.random.key(seed, impl=impl)
+    key = jax.random.key(seed)
+    fixed = sharding.shard_leading(jax.random.normal(jax.random.key(seed + 1), (n,), jnp.float32))
 
     def run():
-        return jax.block_until_ready(run_scan(x0, key, jnp.float32(DT), jnp.float32(D), steps))
+        return jax.block_until_ready(run_scan(x0, key, jnp.float32(DT), jnp.float32(D), fixed, steps))
 
     return run
 
 
 def diffrax_call(n, steps, brownian="unsafe", batched=False, seed=0):
-    """diffrax Euler on ``dx = −u'(x) dt + sqrt(2D) dW``, vmapped over particles (or batched)."""
+    """diffrax Euler on ``dx = −u'(x) dt + sqrt(2D) dW``, vmapped over particles (or batched).
+
+    ``batched=True`` is diffrax used as its docs recommend for an ensemble of independent
+    scalar SDEs: one ``diffeqsolve`` whose state is the whole ensemble (diagonal noise).
+    """
     import diffrax
     import equinox as eqx
     import jax
@@ -276,6 +280,52 @@ def diffrax_call(n, steps, brownian="unsafe", batched=False, seed=0):
     return run
 
 
+def blackjax_call(n, steps, batched=False, seed=0):
+    """BlackJAX's overdamped Langevin kernel, ``blackjax.sgld`` with the full gradient.
+
+    Its step is ``x + h·∇log p(x) + sqrt(2·T·h)·ξ`` (``blackjax.sgmcmc.diffusions.overdamped_langevin``):
+    with ``∇log p = −u'``, ``h = dt`` and temperature ``T = D`` it is this SDE's Euler–Maruyama step.
+    Driven as BlackJAX's docs drive a kernel: ``jax.lax.scan`` over ``jax.random.split(key, steps)``;
+    ``batched=False``: one chain per particle, ``jax.vmap`` over chains with a key per chain per step
+    (the docs' multiple-chains recipe); ``batched=True``: the ensemble as one position vector (valid
+    because the potential is separable), one key per step.
+    """
+    import blackjax
+    import jax
+    import jax.numpy as jnp
+
+    from shld_jax import _potentials as potentials, _sharding as sharding
+
+    dw = potentials.double_well()
+
+    def grad_estimator(position, minibatch):
+        return -dw.grad(position)  # ∇ log p for p ∝ exp(−u)
+
+    sgld = blackjax.sgld(grad_estimator)
+
+    @jax.jit
+    def run_chain(x0, key):
+        keys = jax.random.split(key, steps)
+
+        def one(x, k):
+            if batched:
+                x = sgld.step(k, x, None, DT, D)
+            else:
+                ks = sharding.constrain_leading(jax.random.split(k, x.shape[0]))
+                x = jax.vmap(lambda kk, xx: sgld.step(kk, xx, None, DT, D))(ks, x)
+            return sharding.constrain_leading(x), None
+
+        return jax.lax.scan(one, sharding.constrain_leading(x0), keys)[0]
+
+    x0 = sharding.shard_leading(sgld.init(jnp.full((n,), X0, jnp.float32)))
+    key = jax.random.key(seed)
+
+    def run():
+        return jax.block_until_ready(run_chain(x0, key))
+
+    return run
+
+
 def _diag(vf):
     """Element-wise (diagonal) diffusion for ``ControlTerm``: ``vf(t, y) * dW`` leaf by leaf.
 
@@ -292,25 +342,26 @@ def _diag(vf):
 
 
 PEERS = {
-    "engine": "shld_jax.simulate (default call: NaN/inf tracking, input checks)",
-    "reference": "seed's numpy class, one instance per particle, Python loop (float64)",
-    "reference_vector": "seed's numpy class, whole ensemble as one state vector (float64)",
+    "engine": "shld_jax.simulate, default (threefry normals = jax.random.normal bit for bit; final-state NaN check)",
+    "engine_bm": "shld_jax.simulate(noise='box-muller')",
+    "engine_tracked": "shld_jax.simulate(track_nonfinite=True): per-step NaN/inf record",
+    "engine_fpt": "shld_jax.simulate(target_fn=Above(1.0)): first-passage record",
+    "scan_jax": "hand-written lax.scan, jax.random.normal",
+    "scan_fused": "hand-written lax.scan, the engine's fused threefry normals",
+    "scan_old_engine": "hand-written lax.scan, jax.random.normal + the old engine's per-step NaN record and [n] D",
+    "draws_jax": "normals alone (x ← x + ξ), jax.random.normal",
+    "draws_fused": "normals alone (x ← x + ξ), the engine's default generator",
+    "draws_bm": "normals alone (x ← x + ξ), Box–Muller option",
+    "step_no_draws": "the step without draws: fixed normals read from memory each step",
+    "diffrax_batched": "diffrax Euler, one diffeqsolve over the whole ensemble (UnsafeBrownianPath)",
+    "diffrax": "diffrax Euler, jax.vmap over per-particle solves (UnsafeBrownianPath)",
+    "diffrax_vbt": "diffrax Euler, vmap over particles, VirtualBrownianTree",
+    "blackjax": "BlackJAX sgld (overdamped Langevin kernel), one chain per particle, vmap",
+    "blackjax_batched": "BlackJAX sgld, the ensemble as one position vector",
     "numpy_f32": "vectorised numpy float32, in place",
     "numpy_f64": "vectorised numpy float64, in place",
-    "diffrax": "diffrax Euler, vmap over particles, UnsafeBrownianPath",
-    "diffrax_vbt": "diffrax Euler, vmap over particles, VirtualBrownianTree",
-    "diffrax_batched": "diffrax Euler, one solve over the whole ensemble, UnsafeBrownianPath",
-    "rng_bound": "jax.random.normal alone in a lax.scan (x ← x + ξ)",
-    "scan_minimal": "hand-written lax.scan Euler–Maruyama step",
-    "scan_finite": "minimal scan + per-particle NaN/inf step tracking",
-    "scan_perparticle_D": "minimal scan + per-particle D vector and sqrt",
-    "scan_engine_like": "minimal scan + NaN/inf tracking + per-particle D (the engine's step)",
-    "scan_rbg": "minimal scan with the rbg PRNG",
-    "rng_bound_rbg": "rng bound with the rbg PRNG",
-    "scan_philox": "minimal scan with the philox4x32 PRNG",
-    "rng_bound_uniform": "rng bound drawing uniforms instead of normals (no erfinv)",
-    "rng_bound_bits": "rng bound drawing raw 32-bit words only",
-    "rng_bound_philox": "rng bound with the philox4x32 PRNG",
+    "reference": "seed's numpy class, one instance per particle, Python loop (float64)",
+    "reference_vector": "seed's numpy class, whole ensemble as one state vector (float64)",
 }
 
 
@@ -324,30 +375,30 @@ def make_thunk(peer, n, steps):
         return lambda: reference_peer(n, steps)
     if peer == "reference_vector":
         return lambda: reference_peer(n, steps, vector=True)
+    if peer not in PEERS:
+        raise ValueError(f"`peer`: must be one of {sorted(PEERS)}, got peer = {peer!r}.")
     _jax_setup()
-    if peer == "engine":
-        return engine_call(n, steps)
+    engines = {"engine": {}, "engine_bm": dict(noise="box-muller"), "engine_tracked": dict(track_nonfinite=True),
+               "engine_fpt": dict(target_fn="above")}
+    if peer in engines:
+        return engine_call(n, steps, **engines[peer])
     if peer == "diffrax":
         return diffrax_call(n, steps, "unsafe")
     if peer == "diffrax_vbt":
         return diffrax_call(n, steps, "vbt")
     if peer == "diffrax_batched":
         return diffrax_call(n, steps, "unsafe", batched=True)
+    if peer in ("blackjax", "blackjax_batched"):
+        return blackjax_call(n, steps, batched=peer == "blackjax_batched")
     kw = {
-        "rng_bound": dict(rng_only=True),
-        "scan_minimal": {},
-        "scan_finite": dict(finite=True),
-        "scan_perparticle_D": dict(per_particle_D=True),
-        "scan_engine_like": dict(finite=True, per_particle_D=True),
-        "scan_rbg": dict(impl="rbg"),
-        "rng_bound_rbg": dict(rng_only=True, impl="rbg"),
-        "scan_philox": dict(impl="philox4x32"),
-        "rng_bound_uniform": dict(rng_only=True, dist="uniform"),
-        "rng_bound_bits": dict(rng_only=True, dist="bits"),
-        "rng_bound_philox": dict(rng_only=True, impl="philox4x32"),
+        "scan_jax": dict(gen="jax"),
+        "scan_fused": dict(gen="fused"),
+        "scan_old_engine": dict(gen="jax", finite=True, per_particle_D=True),
+        "draws_jax": dict(rng_only=True, gen="jax"),
+        "draws_fused": dict(rng_only=True, gen="fused"),
+        "draws_bm": dict(rng_only=True, gen="box-muller"),
+        "step_no_draws": dict(gen="fixed"),
     }
-    if peer not in kw:
-        raise ValueError(f"`peer`: must be one of {sorted(PEERS)}, got peer = {peer!r}.")
     return scan_variant(n, steps, **kw[peer])
 
 
@@ -390,35 +441,59 @@ def measure(peer, n, steps, repeats=3):
     return out
 
 
-def interleaved(peers, n, steps, rounds=5):
-    """Profile several JAX peers in one process: warm each, then time them round-robin.
+def _load1():
+    try:
+        return float(Path("/proc/loadavg").read_text().split()[0])
+    except OSError:
+        return float("nan")
 
-    Interleaving spreads the machine's load drift evenly over the variants, so their
-    ratios are meaningful even on a shared machine. Returns ``{peer: result dict}``.
+
+def interleaved(peers, n, steps, rounds=5):
+    """Time several peers in one process: warm each, then time them in rounds.
+
+    Each round runs every peer once, the order rotated by one each round, so the machine's
+    load drift (it is shared) hits all peers alike and their ratios are fair. Besides wall
+    time, each call's CPU time (``time.process_time``: all threads of this process) is
+    recorded. A peer that fails to build or run is reported with its error. Returns
+    ``{peer: result dict}`` plus the load average (``/proc/loadavg``, 1 min) before each round.
     """
-    thunks = {p: make_thunk(p, n, steps) for p in peers}
-    first, times, cpu = {}, {p: [] for p in peers}, {p: [] for p in peers}
-    for p, f in thunks.items():
-        t0 = time.perf_counter()
-        f()
-        first[p] = time.perf_counter() - t0
-    for _ in range(rounds):
-        for p, f in thunks.items():
-            c0, t0 = time.process_time(), time.perf_counter()
+    thunks, errors, first = {}, {}, {}
+    for p in peers:
+        try:
+            f = make_thunk(p, n, steps)
+            t0 = time.perf_counter()
             f()
+            first[p] = time.perf_counter() - t0
+            thunks[p] = f
+        except Exception as e:  # noqa: BLE001 (a missing optional peer must not sink the run)
+            errors[p] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"[:300]
+    times, cpu = {p: [] for p in thunks}, {p: [] for p in thunks}
+    order, loads = list(thunks), []
+    for r in range(rounds):
+        loads.append(_load1())
+        for p in order[r % len(order):] + order[:r % len(order)] if order else []:
+            c0, t0 = time.process_time(), time.perf_counter()
+            thunks[p]()
             times[p].append(time.perf_counter() - t0)
             cpu[p].append(time.process_time() - c0)
+    loads.append(_load1())
     out = {}
     for p in peers:
+        if p in errors:
+            out[p] = {"peer": p, "what": PEERS[p], "error": errors[p]}
+            continue
         med = statistics.median(times[p])
         out[p] = {"peer": p, "what": PEERS[p], "n": n, "steps": steps, "seconds": times[p], "median_s": med,
                   "compile_s": max(first[p] - med, 0.0), "rate": n * steps / med,
                   "rate_best": n * steps / min(times[p]), "rate_worst": n * steps / max(times[p]),
                   "cpu_s": cpu[p], "rate_per_cpu_s": n * steps / statistics.median(cpu[p])}
-    import jax
+    dev, backend = None, "numpy"
+    if "jax" in sys.modules:
+        import jax
 
-    return {"devices": jax.device_count(), "backend": jax.default_backend(),
-            "xla_flags": os.environ.get("XLA_FLAGS", ""), "rounds": rounds, "results": out}
+        dev, backend = jax.device_count(), jax.default_backend()
+    return {"devices": dev, "backend": backend, "xla_flags": os.environ.get("XLA_FLAGS", ""), "rounds": rounds,
+            "loads": loads, "results": out}
 
 
 def main(argv=None):

@@ -33,37 +33,20 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 NPROC = os.cpu_count() or 1
 
-GOALS = {  # issue 9
-    "numpy_f32": 2.5,  # engine (all devices) ≥ 2.5 × vectorised numpy float32
-    "diffrax": 10.0,  # ≥ 10 × diffrax Euler vmapped
-    "rng_bound": 0.8,  # ≥ 80 % of the random-number bound on all cores
+GOALS = {  # issue [2.7]: engine ÷ peer, one interleaved run, all devices
+    "diffrax_batched": 1.5,  # ≥ 1.5 × diffrax used as its docs recommend (one batched solve)
+    "blackjax_batched": 1.5,  # ≥ 1.5 × BlackJAX's kernel, its fastest use here (ensemble as one vector)
+    "blackjax": 1.5,  # ≥ 1.5 × BlackJAX's kernel vmapped over chains (its docs' multiple-chains recipe)
 }
+ENGINES = ("engine", "engine_bm")  # the default and the validated option
 
-# (label, peer, devices, size key, repeats); sizes below
-LANGEVIN_RUNS = [
-    ("shld_jax engine, all devices", "engine", NPROC, "main", 3),
-    ("shld_jax engine, 1 device", "engine", 1, "main", 3),
-    ("RNG bound, all devices", "rng_bound", NPROC, "main", 3),
-    ("RNG bound, 1 device", "rng_bound", 1, "main", 3),
-    ("hand-written lax.scan, all devices", "scan_minimal", NPROC, "main", 3),
-    ("numpy float32 (vectorised)", "numpy_f32", 1, "main", 3),
-    ("numpy float64 (vectorised)", "numpy_f64", 1, "main", 3),
-    ("seed's class, per-particle loop", "reference", 1, "reference", 1),
-    ("seed's class, ensemble as one vector", "reference_vector", 1, "main", 1),
-    ("diffrax Euler, vmapped, all devices", "diffrax", NPROC, "main", 2),
-    ("diffrax Euler, vmapped, 1 device", "diffrax", 1, "main", 2),
-    ("diffrax Euler, one batched solve, all devices", "diffrax_batched", NPROC, "main", 3),
-    ("diffrax Euler, vmapped, VirtualBrownianTree", "diffrax_vbt", NPROC, "vbt", 1),
-]
-SIZES = {
-    "full": {"main": (100_000, 1000), "reference": (100, 1000), "vbt": (2_000, 1000), "profile": (100_000, 1000)},
-    "small": {"main": (4_000, 100), "reference": (20, 100), "vbt": (200, 50), "profile": (4_000, 100)},
-}
-PROFILE = ["rng_bound", "scan_minimal", "scan_finite", "scan_perparticle_D", "scan_engine_like", "engine",
-           "numpy_f32", "diffrax"]
-# philox4x32 does not lower when sharded in jax 0.10.2 ("Unable to convert MHLO to StableHLO": its
-# mulhi op is not partitionable), so it is profiled on one device only
-PROFILE_1DEV_EXTRA = ["rng_bound_philox", "scan_philox", "rng_bound_uniform", "rng_bound_bits"]
+# the peers of the one-run comparison, timed interleaved in one process per device count
+MAIN_PEERS = ["engine", "engine_bm", "engine_tracked", "engine_fpt", "scan_jax", "scan_fused", "scan_old_engine",
+              "draws_jax", "draws_fused", "draws_bm", "step_no_draws", "diffrax_batched", "diffrax",
+              "blackjax_batched", "blackjax", "numpy_f32"]
+ONE_DEVICE_PEERS = ["engine", "engine_bm", "scan_jax", "draws_jax", "draws_fused", "draws_bm", "step_no_draws",
+                    "diffrax_batched", "blackjax_batched", "numpy_f32"]
+SIZES = {"full": (100_000, 1000), "small": (4_000, 100)}
 
 
 def _env(devices):
@@ -150,29 +133,18 @@ def machine():
     }
 
 
-def langevin(size, timeout):
-    rows = []
-    for label, peer, ndev, skey, reps in LANGEVIN_RUNS:
-        n, steps = SIZES[size][skey]
-        cmd = [sys.executable, str(HERE / "bench_langevin.py"), peer, "--n", str(n), "--steps", str(steps),
-               "--repeats", str(reps)]
-        load0 = _loadavg()
-        res, err, wall = _run_json(cmd, _env(ndev), timeout)
-        print(f"  {label}: " + (f"{res['rate'] / 1e6:.2f} M particle-steps/s" if res else err), flush=True)
-        rows.append({"label": label, "peer": peer, "devices_asked": ndev, "result": res, "error": err,
-                     "wall_s": wall, "load_before": load0, "load_after": _loadavg()})
-    return rows
-
-
-def profile(size, timeout, rounds):
-    n, steps = SIZES[size]["profile"]
+def langevin(size, timeout, rounds):
+    """The one-run comparison: every peer in one process, interleaved, on all devices and on one."""
+    n, steps = SIZES[size]
     out = {}
-    for ndev, peers in ((NPROC, PROFILE), (1, PROFILE + PROFILE_1DEV_EXTRA)):
+    for ndev, peers in ((NPROC, MAIN_PEERS), (1, ONE_DEVICE_PEERS)):
         cmd = [sys.executable, str(HERE / "bench_langevin.py"), *peers, "--n", str(n), "--steps", str(steps),
                "--repeats", str(rounds)]
-        res, err, _ = _run_json(cmd, _env(ndev), timeout)
-        print(f"  profile on {ndev} device(s): " + ("done" if res else err), flush=True)
+        res, err, wall = _run_json(cmd, _env(ndev), timeout)
+        print(f"  {len(peers)} peers on {ndev} device(s): " + (f"done in {wall:.0f} s" if res else err), flush=True)
         out[ndev] = res or {"error": err}
+        if res:
+            out[ndev]["wall_s"] = wall
     return out
 
 
@@ -245,53 +217,34 @@ def make_time(target, timeout):
 # --------------------------------------------------------------------------- report
 
 
-def _by(rows, label):
-    for r in rows:
-        if r["label"] == label and r["result"]:
-            return r["result"]
-    return None
-
-
 def _fmt_rate(r):
     return f"{r / 1e6:,.2f}" if r >= 1e5 else f"{r / 1e6:.4f}"
 
 
-def goals(rows, prof=None):
-    """Goal verdicts, each computed as ``ratio of median rates >= target``, from three measurements.
-
-    ``separate``: the engine and the peer each in a fresh process (the issue's set-up; wall time);
-    ``interleaved``: the same two in one process, timed round-robin (fair under load drift);
-    ``per_cpu``: interleaved, rates per CPU-second of the process (all threads): measures the work
-    done per core, not the parallel speed-up; robust to cores being taken by other jobs.
-    The ratio range uses each side's best and worst call.
-    """
-    eng = _by(rows, "shld_jax engine, all devices")
-    refs = {"numpy_f32": _by(rows, "numpy float32 (vectorised)"),
-            "diffrax": _by(rows, "diffrax Euler, vmapped, all devices"),
-            "rng_bound": _by(rows, "RNG bound, all devices")}
-    pr = (prof or {}).get(NPROC, {}).get("results", {})
+def goals(lang):
+    """Goal verdicts: ``engine ÷ peer >= target`` on the ratio of median rates from the one
+    interleaved all-device run, per wall-second and per CPU-second of the process (all threads),
+    for the default engine and the Box–Muller option. The range uses each side's best/worst call."""
+    res = (lang.get(NPROC) or {}).get("results", {})
     out = []
-    for k, base in refs.items():
-        g = {"goal": k, "target": GOALS[k]}
-        if eng is not None and base is not None:
-            r = eng["rate"] / base["rate"]
-            g["separate"] = {"ratio": r, "range": (eng["rate_worst"] / base["rate_best"],
-                                                   eng["rate_best"] / base["rate_worst"]), "met": r >= GOALS[k]}
-        if "engine" in pr and k in pr:
-            e, b = pr["engine"], pr[k]
-            r = e["rate"] / b["rate"]
-            g["interleaved"] = {"ratio": r, "range": (e["rate_worst"] / b["rate_best"],
-                                                      e["rate_best"] / b["rate_worst"]), "met": r >= GOALS[k]}
-            r = e["rate_per_cpu_s"] / b["rate_per_cpu_s"]
-            g["per_cpu"] = {"ratio": r, "met": r >= GOALS[k]}
-        out.append(g)
+    for eng in ENGINES:
+        for peer, target in GOALS.items():
+            e, b = res.get(eng), res.get(peer)
+            g = {"engine": eng, "peer": peer, "target": target}
+            if e and b and "rate" in e and "rate" in b:
+                r = e["rate"] / b["rate"]
+                g["wall"] = {"ratio": r, "range": (e["rate_worst"] / b["rate_best"], e["rate_best"] / b["rate_worst"]),
+                             "met": r >= target}
+                r = e["rate_per_cpu_s"] / b["rate_per_cpu_s"]
+                g["per_cpu"] = {"ratio": r, "met": r >= target}
+            out.append(g)
     return out
 
 
-def render(mach, rows, prof, others, makes, size, loads, wall, mm=None):
+def render(mach, lang, others, makes, size, loads, wall, mm=None):
     L = []
     a = L.append
-    n, steps = SIZES[size]["main"]
+    n, steps = SIZES[size]
     a("# Benchmarks\n")
     a("Written by `make bench` (`benchmarks/run.py`); do not edit by hand. "
       "Absolute times belong to the machine below; compare ratios.\n")
@@ -317,36 +270,36 @@ def render(mach, rows, prof, others, makes, size, loads, wall, mm=None):
     a(f"| commit | {mach['commit']} |")
     a(f"| total wall time of this run | " + (f"{wall / 60:.1f} min" if wall == wall else "not recorded") + " |\n")
 
-    a("## Langevin ensemble throughput\n")
-    a(f"Overdamped Langevin, Euler–Maruyama, float32 unless named, double well `u(x) = (x² − 1)²`, "
-      f"dt = 0.01, D = 0.5; {n:,} particles × {steps:,} steps unless the row says otherwise. Rate = "
-      "particle-steps per second of the median timed call (min–max over calls in brackets); compile = "
-      "first call minus median call. Each row is a fresh process; peak RSS is that process's `ru_maxrss`. "
-      "Code: `benchmarks/bench_langevin.py`.\n")
-    npy = _by(rows, "numpy float32 (vectorised)")
-    dfx = _by(rows, "diffrax Euler, vmapped, all devices")
-    a("| peer | devices | particles × steps | M particle-steps/s | × numpy f32 | × diffrax (vmap) | "
-      "M per CPU-s | compile s | peak RSS MiB |")
-    a("|---|---|---|---|---|---|---|---|---|")
-    for r in rows:
-        res = r["result"]
-        if res is None:
-            a(f"| {r['label']} | {r['devices_asked']} | | **failed**: {r['error']} | | | | | |")
+    a("## Langevin ensemble throughput: one interleaved run against every peer\n")
+    a(f"Overdamped Langevin, Euler–Maruyama, float32, double well `u(x) = (x² − 1)²`, dt = 0.01, D = 0.5, "
+      f"x₀ = −1; {n:,} particles × {steps:,} steps. All peers run in **one process**, warmed up (compile "
+      "excluded), then timed in rounds, each round calling every peer once in a rotated order, so the "
+      "load of this shared machine hits all of them alike. Rate = particle-steps per second of the median "
+      "call (min–max in brackets); per CPU-second = particle-steps per second of process CPU time "
+      "(`time.process_time`, all threads), the fairer reading when other jobs take cores. "
+      "`engine ÷ peer` is the engine's median rate over the peer's. Code: `benchmarks/bench_langevin.py`.\n")
+    for ndev, pr in lang.items():
+        if "error" in pr:
+            a(f"**{ndev} device(s)**: **failed**: {pr['error']}\n")
             continue
-        dev = res["devices"] if res["devices"] is not None else "1 (numpy)"
-        xn = f"{res['rate'] / npy['rate']:.2f}" if npy else "n/a"
-        xd = f"{res['rate'] / dfx['rate']:.2f}" if dfx else "n/a"
-        comp = f"{res['compile_s']:.2f}" if res["backend"] != "numpy" else "–"
-        a(f"| {r['label']} | {dev} | {res['n']:,} × {res['steps']:,} | {_fmt_rate(res['rate'])} "
-          f"({_fmt_rate(res['rate_worst'])}–{_fmt_rate(res['rate_best'])}) | {xn} | {xd} | "
-          f"{_fmt_rate(res['rate_per_cpu_s'])} | {comp} | "
-          f"{res['peak_rss_mib']:.0f} |")
-    a("")
-    a(f"### Goals (issue 9): engine on all {NPROC} devices\n")
-    a("| goal | target | separate processes (wall) | interleaved, one process (wall) | "
-      "interleaved, per CPU-second |\n|---|---|---|---|---|")
-    names = {"numpy_f32": "≥ 2.5 × vectorised numpy float32", "diffrax": "≥ 10 × diffrax Euler vmapped",
-             "rng_bound": "≥ 80 % of the RNG bound, all cores"}
+        res = pr["results"]
+        e = res.get("engine", {})
+        ld = pr.get("loads", [])
+        a(f"**{pr['devices']} device(s)** (XLA host devices), {pr['rounds']} rounds; load average (1 min) "
+          f"{min(ld):.1f}–{max(ld):.1f} on {NPROC} cores during these rounds\n" if ld else "")
+        a("| peer | what | M particle-steps/s | M per CPU-s | engine ÷ peer (wall) | engine ÷ peer (CPU-s) |")
+        a("|---|---|---|---|---|---|")
+        for k, r in res.items():
+            if "error" in r:
+                a(f"| `{k}` | {r['what']} | **failed**: {r['error']} | | | |")
+                continue
+            xw = f"{e['rate'] / r['rate']:.2f}" if "rate" in e else "n/a"
+            xc = f"{e['rate_per_cpu_s'] / r['rate_per_cpu_s']:.2f}" if "rate" in e else "n/a"
+            a(f"| `{k}` | {r['what']} | {_fmt_rate(r['rate'])} ({_fmt_rate(r['rate_worst'])}–"
+              f"{_fmt_rate(r['rate_best'])}) | {_fmt_rate(r['rate_per_cpu_s'])} | {xw} | {xc} |")
+        a("")
+    a(f"### Goals (issue [2.7]): engine on all {NPROC} devices, one run\n")
+    a("| engine | peer | target | per wall-second | per CPU-second |\n|---|---|---|---|---|")
 
     def cell(m, target):
         if m is None:
@@ -355,38 +308,15 @@ def render(mach, rows, prof, others, makes, size, loads, wall, mm=None):
         rng = f" ({m['range'][0]:.2f}–{m['range'][1]:.2f})" if "range" in m else ""
         return f"{m['ratio']:.2f}{rng}: {v}"
 
-    for g in goals(rows, prof):
-        a(f"| {names[g['goal']]} | {g['target']} | " + " | ".join(
-            cell(g.get(c), g["target"]) for c in ("separate", "interleaved", "per_cpu")) + " |")
-    a("\nVerdict rule (each column): met when the ratio of median rates reaches the target. The "
-      "issue's set-up is the first column; on a busy machine the interleaved columns are the fairer "
-      "reading. The per-CPU-second column counts the work per core (numpy uses one thread, the "
-      "engine one per device), so it excludes the parallel speed-up that the wall columns include.\n")
+    for g in goals(lang):
+        a(f"| `{g['engine']}` | `{g['peer']}` | ≥ {g['target']} | {cell(g.get('wall'), g['target'])} | "
+          f"{cell(g.get('per_cpu'), g['target'])} |")
+    a("\nVerdict rule: met when the ratio of median rates reaches the target. `engine` is the default "
+      "(`jax.random.normal`'s numbers bit for bit); `engine_bm` the Box–Muller option "
+      "(`noise=\"box-muller\"`, validated in `tests/test_normal.py` and `benchmarks/validate_normal.py`).\n")
+    a(_reading(lang))
 
-    a("### Where the engine's time goes (interleaved profile)\n")
-    a("All variants in one process, warmed up, then timed round-robin so that load drift hits them "
-      "equally. `scan_*` are hand-written `lax.scan` steps (in `bench_langevin.py`) adding the engine's "
-      "bookkeeping one piece at a time; rates relative to the RNG bound on the same devices.\n")
-    for ndev, pr in prof.items():
-        if "error" in pr:
-            a(f"- {ndev} device(s): **failed**: {pr['error']}\n")
-            continue
-        res = pr["results"]
-        bound = res.get("rng_bound", {}).get("rate")
-        a(f"**{pr['devices']} device(s)**, {next(iter(res.values()))['n']:,} × "
-          f"{next(iter(res.values()))['steps']:,}, {pr['rounds']} rounds\n")
-        bcpu = res.get("rng_bound", {}).get("rate_per_cpu_s")
-        a("| variant | what | M particle-steps/s | / RNG bound | M per CPU-s | / RNG bound per CPU-s |\n"
-          "|---|---|---|---|---|---|")
-        for k, r in res.items():
-            rel = f"{r['rate'] / bound:.2f}" if bound else "n/a"
-            relc = f"{r['rate_per_cpu_s'] / bcpu:.2f}" if bcpu else "n/a"
-            a(f"| `{k}` | {r['what']} | {_fmt_rate(r['rate'])} ({_fmt_rate(r['rate_worst'])}–"
-              f"{_fmt_rate(r['rate_best'])}) | {rel} | {_fmt_rate(r['rate_per_cpu_s'])} | {relc} |")
-        a("")
-    a(_reading(rows, prof))
-
-    a(scale_estimates(rows, mm or {}))
+    a(scale_estimates(lang, mm or {}))
     a("## Other benchmarks\n")
     for name, o in others.items():
         a(f"### {name}\n")
@@ -426,9 +356,9 @@ GPU_ASSUMED = {"name": "H100", "langevin_rate": 2e11, "flops": 2e14}  # assumpti
 def scale_estimates(rows, mm):
     """Cost of paper-scale runs from the measured per-device rates (the formulas are printed)."""
     L = ["## Scale estimates (computed from the rates above)\n"]
-    one = _by(rows, "shld_jax engine, 1 device")
-    allr = _by(rows, "shld_jax engine, all devices")
-    if one is None:
+    one = (rows.get(1) or {}).get("results", {}).get("engine")
+    allr = (rows.get(NPROC) or {}).get("results", {}).get("engine")
+    if not one or "rate" not in one:
         return "\n".join(L + ["The engine's 1-device run failed: no estimate.\n"])
     r1 = one["rate"]
     r1c = one["rate_per_cpu_s"]
@@ -439,8 +369,8 @@ def scale_estimates(rows, mm):
              f"(wall {r1 / 1e6:.1f} M/s on this machine, {r1c / 1e6:.1f} M per CPU-second, the better "
              f"proxy for a quiet core) and η the parallel efficiency measured here "
              f"(all-device rate / ({NPROC} × 1-device rate) = {eff:.2f}; assume η = 1 on a quiet host). "
-             "Memory: positions, the step's noise and the NaN/inf step counter, 12 bytes per particle = "
-             "12 GB (+4 GB per first-passage target).\n")
+             "Memory: positions and the step's noise, 8 bytes per particle = 8 GB (+4 GB per first-passage "
+             "target, +4 GB with track_nonfinite).\n")
     L.append("| where | assumption | time |\n|---|---|---|")
     L.append(f"| 1 CPU core | R₁ per CPU-second | {work / r1c / 3600:.1f} h |")
     L.append(f"| 64-core host (64 host devices) | 64 · R₁ per CPU-second | {work / (64 * r1c) / 60:.1f} min |")
@@ -500,46 +430,39 @@ def _cell(v):
     return str(v).replace("|", "\\|")
 
 
-def _reading(rows, prof):
-    """Computed reading of the profile in CPU-nanoseconds per particle-step (load-robust)."""
-    lines = ["**Reading (computed from the profile, CPU-ns per particle-step = 10⁹ / rate per CPU-s; "
-             "wall rates in the table):**\n"]
-    for ndev, pr in prof.items():
+def _reading(lang):
+    """What bounds the engine, computed from the run in CPU-ns per particle-step (10⁹ / rate per CPU-s)."""
+    lines = ["### What bounds the engine\n",
+             "Computed from the rows above in CPU-nanoseconds per particle-step (10⁹ / rate per CPU-second). "
+             "*Draws alone* is a scan whose step is `x ← x + ξ` (the cost of producing the normals, and nothing "
+             "else); *the step without draws* is the full step reading one fixed array of normals drawn once "
+             "(drift, update, loop); the engine cannot cost less than the larger of the two, and costs their sum "
+             "when nothing overlaps.\n"]
+    for ndev, pr in lang.items():
         if "error" in pr:
             continue
-        r = {k: v["rate_per_cpu_s"] for k, v in pr["results"].items()}
-        if not {"rng_bound", "scan_minimal", "engine"} <= set(r):
+        r = {k: v["rate_per_cpu_s"] for k, v in pr["results"].items() if "rate_per_cpu_s" in v}
+        if not {"engine", "draws_fused", "step_no_draws"} <= set(r):
             continue
         t = {k: 1e9 / v for k, v in r.items()}
-        parts = [f"{pr['devices']} device(s): generating the normals alone costs {t['rng_bound']:.2f} CPU-ns, "
-                 f"a minimal step {t['scan_minimal']:.2f} (drift and update add "
-                 f"{t['scan_minimal'] - t['rng_bound']:+.2f})"]
-        for k, what in (("scan_finite", "the NaN/inf tracking"), ("scan_perparticle_D", "the per-particle D"),
-                        ("scan_engine_like", "both")):
+        parts = [f"{pr['devices']} device(s): the engine costs {t['engine']:.2f} CPU-ns per particle-step; its "
+                 f"normals alone {t['draws_fused']:.2f} and the step without draws {t['step_no_draws']:.2f} "
+                 f"(sum {t['draws_fused'] + t['step_no_draws']:.2f}): the engine runs at "
+                 f"{(t['draws_fused'] + t['step_no_draws']) / t['engine']:.0%} of the rate of that sum, so the "
+                 "normal generator bounds it"]
+        if "draws_jax" in t:
+            parts.append(f"`jax.random.normal`'s own lowering draws the same numbers in {t['draws_jax']:.2f} "
+                         f"({t['draws_jax'] / t['draws_fused']:.2f}× the fused draws' cost): the peers, which "
+                         "all draw through it, are bound by it")
+        if "draws_bm" in t and "engine_bm" in t:
+            parts.append(f"Box–Muller draws cost {t['draws_bm']:.2f} and `engine_bm` {t['engine_bm']:.2f}")
+        for k, what in (("engine_tracked", "the per-step NaN/inf record (track_nonfinite=True)"),
+                        ("engine_fpt", "a first-passage target")):
             if k in t:
-                parts.append(f"{what} {t[k] - t['scan_minimal']:+.2f}")
-        parts.append(f"the engine {t['engine']:.2f} ({r['engine'] / r['rng_bound']:.0%} of the bound's rate)")
-        if "numpy_f32" in t:
-            nd = pr["devices"]
-            parts.append(f"numpy float32 {t['numpy_f32']:.2f}, so no threefry-based step can beat numpy by more "
-                         f"than {t['numpy_f32'] / t['rng_bound']:.2f}× per core (engine: "
-                         f"{t['numpy_f32'] / t['engine']:.2f}×)" + (
-                             f", i.e. {nd * t['numpy_f32'] / t['rng_bound']:.2f}× on {nd} fully parallel cores; "
-                             f"the {GOALS['numpy_f32']}× goal needs a parallel efficiency of at least "
-                             f"{GOALS['numpy_f32'] / (nd * t['numpy_f32'] / t['engine']):.0%}" if nd > 1 else ""))
-        if "diffrax" in t:
-            parts.append(f"diffrax vmapped {t['diffrax']:.2f}, so the ceiling against it is "
-                         f"{t['diffrax'] / t['rng_bound']:.1f}× (engine: {t['diffrax'] / t['engine']:.1f}×): "
-                         f"the 10× goal is {'within' if t['diffrax'] / t['rng_bound'] >= 10 else 'beyond'} "
-                         "reach of any step that draws its normals with threefry")
-        if "rng_bound_philox" in t:
-            parts.append(f"with the philox4x32 generator the normals alone cost {t['rng_bound_philox']:.2f} "
-                         f"({r['rng_bound_philox'] / r['rng_bound']:.2f}× threefry's rate) and a minimal step "
-                         f"{t['scan_philox']:.2f} ({r['scan_philox'] / r['engine']:.2f}× the engine's rate)")
-        if "rng_bound_uniform" in t and "rng_bound_bits" in t:
-            parts.append(f"of the normals' cost, drawing the random bits takes {t['rng_bound_bits']:.2f}, "
-                         f"uniforms {t['rng_bound_uniform']:.2f} (the rest, "
-                         f"{t['rng_bound'] - t['rng_bound_uniform']:.2f}, is the erfinv transform)")
+                parts.append(f"{what} adds {t[k] - t['engine']:+.2f}")
+        if "scan_old_engine" in t and "scan_jax" in t:
+            parts.append(f"the old engine's always-on bookkeeping (NaN record, [n] D) adds "
+                         f"{t['scan_old_engine'] - t['scan_jax']:+.2f} to a hand-written scan")
         lines.append("- " + "; ".join(parts) + ".")
     return "\n".join(lines) + "\n"
 
@@ -551,7 +474,8 @@ def main(argv=None):
     p.add_argument("--make-figures", action="store_true", help="also time `make figures` (long)")
     p.add_argument("--out", type=Path, default=None, help="default: <figure dir>/BENCHMARKS.md")
     p.add_argument("--timeout", type=float, default=900, help="seconds per subprocess")
-    p.add_argument("--rounds", type=int, default=5, help="round-robin rounds of the profile")
+    p.add_argument("--rounds", type=int, default=5, help="rounds of the interleaved Langevin run")
+    p.add_argument("--skip-others", action="store_true", help="skip bench_grokking.py and bench_ars.py")
     p.add_argument("--render-from", type=Path, default=None,
                    help="re-render BENCHMARKS.md from a saved BENCHMARKS.json (runs only the matmul probe "
                         "if the JSON lacks it)")
@@ -559,14 +483,15 @@ def main(argv=None):
     size = "small" if a.small else "full"
     fig = Path(os.environ.get("SHLD_FIG_DIR", ROOT / "figures"))
     out = a.out or fig / "BENCHMARKS.md"
+    p_skip = a.skip_others
     if a.render_from:
         d = json.loads(a.render_from.read_text())
-        prof = {int(k): v for k, v in d["profile"].items()}
+        lang = {int(k): v for k, v in d["langevin"].items()}
         mm = d.get("matmul") or matmul_rate(d["size"] == "small", a.timeout)
         d["matmul"] = mm
-        d["goals"] = goals(d["langevin"], prof)
+        d["goals"] = goals(lang)
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render(d["machine"], d["langevin"], prof, d["others"], d["make"], d["size"], d["loads"],
+        out.write_text(render(d["machine"], lang, d["others"], d["make"], d["size"], d["loads"],
                               d.get("wall_s", float("nan")), mm))
         out.with_suffix(".json").write_text(json.dumps(d, indent=1, default=str))
         print(f"re-rendered {out}")
@@ -575,16 +500,13 @@ def main(argv=None):
     loads = [_loadavg()]
     print("machine ...", flush=True)
     mach = machine()
-    print("Langevin peers ...", flush=True)
-    rows = langevin(size, a.timeout)
-    loads += [x for r in rows for x in (r["load_before"], r["load_after"])]
-    print("profile ...", flush=True)
-    prof = profile(size, a.timeout, 2 if a.small else a.rounds)
-    loads.append(_loadavg())
+    print("Langevin peers (one interleaved run per device count) ...", flush=True)
+    lang = langevin(size, a.timeout, 2 if a.small else a.rounds)
+    loads += [x for pr in lang.values() for x in pr.get("loads", [])]
     print("matmul probe ...", flush=True)
     mm = matmul_rate(a.small, a.timeout)
     others = {}
-    for name in ("bench_grokking.py", "bench_ars.py"):
+    for name in () if p_skip else ("bench_grokking.py", "bench_ars.py"):
         print(f"{name} ...", flush=True)
         others[name] = other_bench(name, a.small, a.timeout * 2)
     loads.append(_loadavg())
@@ -597,18 +519,18 @@ def main(argv=None):
         makes.append(make_time("figures", 7200))
     loads.append(_loadavg())
     wall = time.perf_counter() - t0
-    text = render(mach, rows, prof, others, makes, size, loads, wall, mm)
+    text = render(mach, lang, others, makes, size, loads, wall, mm)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     raw = out.with_suffix(".json")
-    raw.write_text(json.dumps({"machine": mach, "size": size, "langevin": rows, "profile": prof,
-                               "goals": goals(rows, prof), "matmul": mm, "wall_s": wall, "others": others, "make": makes, "loads": loads},
+    raw.write_text(json.dumps({"machine": mach, "size": size, "langevin": lang, "goals": goals(lang), "matmul": mm,
+                               "wall_s": wall, "others": others, "make": makes, "loads": loads},
                               indent=1, default=str))
     print(f"wrote {out} and {raw.name} in {wall / 60:.1f} min")
-    for g in goals(rows, prof):
-        for c in ("separate", "interleaved", "per_cpu"):
+    for g in goals(lang):
+        for c in ("wall", "per_cpu"):
             if c in g:
-                print(f"  goal {g['goal']} ({c}): ratio {g[c]['ratio']:.2f} vs {g['target']} -> "
+                print(f"  goal {g['engine']} / {g['peer']} ({c}): ratio {g[c]['ratio']:.2f} vs {g['target']} -> "
                       f"{'met' if g[c]['met'] else 'NOT met'}")
 
 

@@ -162,7 +162,27 @@ def _check_D(call, D, n):
 
 
 def _check_grad_shapes(call, grad_fn, x0):
-    """``jax.eval_shape`` of ``vmap(grad_fn)`` on ``x0``: ∇U must have x0's structure and shapes."""
+    """``jax.eval_shape`` of ``vmap(grad_fn)`` on ``x0``: ∇U must have x0's structure and shapes.
+
+    Checked once per (grad_fn, x0 structure, shapes, dtypes): tracing costs milliseconds per call.
+    """
+    leaves, tree = jax.tree_util.tree_flatten(x0)
+    sig = (tree, tuple((tuple(jnp.shape(l)), str(jnp.result_type(l))) for l in leaves))
+    try:
+        hash(grad_fn)
+    except TypeError:
+        return _grad_shapes_uncached(call, grad_fn, x0)
+    if (grad_fn, sig) not in _CHECKED:
+        _grad_shapes_uncached(call, grad_fn, x0)
+        if len(_CHECKED) > 1024:
+            _CHECKED.clear()
+        _CHECKED.add((grad_fn, sig))
+
+
+_CHECKED: set = set()
+
+
+def _grad_shapes_uncached(call, grad_fn, x0):
     spec = jax.tree_util.tree_map(lambda a: jax.ShapeDtypeStruct(jnp.shape(a), jnp.result_type(a)), x0)
     shapes = jax.tree_util.tree_map(lambda a: tuple(a.shape), spec)
     try:
@@ -297,9 +317,9 @@ def _finite(x):
 
 
 @partial(jax.jit, static_argnames=("grad_fn", "n_steps", "save_every", "target_fn", "boost", "track_nonfinite",
-                                   "noise"))
+                                   "noise", "fill_nonfinite"))
 def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, track_nonfinite=True,
-              noise="threefry"):
+              noise="threefry", fill_nonfinite=False):
     gvm = jax.vmap(grad_fn)
     n = jax.tree_util.tree_leaves(x0)[0].shape[0]
     d = sum(int(np.prod(l.shape[1:])) for l in jax.tree_util.tree_leaves(x0))
@@ -354,7 +374,10 @@ def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, tr
     x = carry["x"]
     # non-finite values are absorbing under the update, so the final state tells every particle
     n_bad = jnp.sum(~_finite(x))
-    res = SimulationResult(x, traj, carry.get("fpt"), carry.get("boosted"), carry.get("bad"))
+    bad = carry.get("bad")
+    if bad is None and fill_nonfinite:  # an eager checked call raises on any bad particle: all NEVER then
+        bad = never
+    res = SimulationResult(x, traj, carry.get("fpt"), carry.get("boosted"), bad)
     return res, n_bad
 
 
@@ -476,18 +499,16 @@ def simulate(grad_fn: Callable, x0, *, key, dt: float, D, n_steps: int, save_eve
     n = jax.tree_util.tree_leaves(x0)[0].shape[0]
     eager_check = check_finite and not traced
     res, n_bad = _simulate(grad_fn, x0, key, jnp.asarray(dt, jnp.float32), Dj, n_steps, save_every, target_fn,
-                           boost, track_nonfinite, noise)
+                           boost, track_nonfinite, noise, eager_check)
     if check_finite and traced:
         jax.debug.callback(partial(_raise_nonfinite_traced, n=n), n_bad)
     if eager_check:
         if int(_gather(n_bad)) > 0:
             bad = res.first_nonfinite
-            if bad is None:  # repeat the same (deterministic) run with the per-step record
+            if not track_nonfinite:  # repeat the same (deterministic) run with the per-step record
                 bad = _simulate(grad_fn, x0, key, jnp.asarray(dt, jnp.float32), Dj, n_steps, None, None, boost,
                                 True, noise)[0].first_nonfinite
             raise FloatingPointError(_nonfinite_message(call, grad_fn, x0, _gather(bad), dt, D))
-        if res.first_nonfinite is None:
-            res = res._replace(first_nonfinite=sharding.shard_leading(jnp.full((n,), NEVER, jnp.int32)))
     return res
 
 
