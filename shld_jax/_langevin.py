@@ -420,6 +420,11 @@ def _nonfinite_message(call, grad_fn, x0, bad, dt, D):
     if not np.isfinite(np.float32(6.0 * amp)):
         return head + (f"the noise amplitude sqrt(2·D·dt) = {amp:.3g} overflows float32: reduce D "
                        "(or dt).")
+    kicked = jax.tree_util.tree_map(lambda a: a + np.float32(6.0 * amp), x0)
+    if not bool(np.all(_gather(jax.jit(lambda x: _finite(jax.vmap(grad_fn)(x)))(kicked)))):
+        return head + (f"one noise kick of 6 standard deviations, 6·sqrt(2·D·dt) = {6 * amp:.3g}, carries a "
+                       "particle from x0 to where ∇U overflows float32: D is too large for this potential "
+                       "(reduce D).")
     if s == 1:
         return head + ("the first step already overflows: dt·|∇U(x0)| or the kick sqrt(2·D·dt)·ξ leaves the "
                        f"float32 range (noise amplitude sqrt(2·D·dt) = {amp:.3g}); reduce dt, or D if the "

@@ -248,3 +248,104 @@ def test_explorer_figure_is_finite():
     fig, rates = E.explore(D=0.3, barrier=1.5)
     plotting.check_finite_artists(fig)
     assert rates["exact"] < rates["kramers"] < rates["seed"]
+
+
+# ---------------------------------------------------------------- [2.4] engine inputs and contracts
+
+
+def test_simulate_under_jit_and_vmap_with_traced_inputs():
+    w = P.double_well()
+    x0 = jnp.full((8,), -1.0)
+    ref = sj.simulate(w.grad, x0, key=jax.random.key(4), dt=0.01, D=0.3, n_steps=20).position
+    f = jax.jit(lambda x, D: sj.simulate(w.grad, x, key=jax.random.key(4), dt=0.01, D=D, n_steps=20).position)
+    np.testing.assert_array_equal(np.asarray(f(x0, 0.3)), np.asarray(ref))
+    out = jax.vmap(lambda x: sj.simulate(w.grad, x, key=jax.random.key(4), dt=0.01, D=0.3, n_steps=20).position)(
+        jnp.stack([x0, x0]))
+    # under vmap XLA may fuse the batched step differently: equal to about one float32 ulp
+    np.testing.assert_allclose(np.asarray(out[1]), np.asarray(ref), rtol=1e-6, atol=1e-6)
+    with pytest.raises(Exception, match="NaN/inf"):  # the finiteness check runs inside the program
+        jax.block_until_ready(jax.jit(lambda x: sj.simulate(w.grad, x, key=jax.random.key(0), dt=0.5, D=0.1,
+                                                            n_steps=100).position)(jnp.full((8,), 3.0)))
+    with pytest.raises(TypeError, match="traced"):
+        jax.jit(lambda n: sj.simulate(w.grad, x0, key=jax.random.key(0), dt=0.01, D=0.1, n_steps=n))(10)
+
+
+def test_nonfinite_message_names_the_cause():
+    w = P.double_well()
+    kw = dict(key=jax.random.key(0), n_steps=50)
+    with pytest.raises(FloatingPointError, match="reduce dt"):
+        sj.simulate(w.grad, jnp.full((4,), 3.0), dt=0.5, D=0.1, **kw)
+    log_grad = lambda x: 1.0 / x - 1.0  # ∇U of U = log|x| − x: undefined at 0
+    with pytest.raises(FloatingPointError, match="grad_fn returns NaN/inf at x0") as e:
+        sj.simulate(log_grad, jnp.zeros((4,)), dt=0.01, D=0.1, **kw)
+    assert "reduce dt" not in str(e.value)
+    with pytest.raises(FloatingPointError, match="reduce D") as e:
+        sj.simulate(w.grad, jnp.zeros((4,)), dt=0.01, D=1e38, **kw)
+    assert "reduce dt" not in str(e.value)
+    r = sj.simulate(w.grad, jnp.full((4,), 3.0), dt=0.5, D=0.1, check_finite=False, track_nonfinite=True, **kw)
+    assert np.all(np.asarray(r.first_nonfinite) >= 1)
+
+
+def test_step_fn_refuses_negative_D_and_takes_per_particle_D():
+    w = P.double_well()
+    init_fn, step_fn = sj.overdamped_langevin(w.grad, dt=0.01, D=0.3)
+    s = init_fn(jax.random.key(0), jnp.zeros((3,)))
+    with pytest.raises(ValueError, match="D"):
+        step_fn(s, D=-1.0)
+    with pytest.raises(ValueError, match=r"D\[1\]"):
+        step_fn(s, D=np.array([0.1, -0.1, 0.1]))
+    with pytest.raises(TypeError, match="init_fn\\(key, x0\\)"):
+        init_fn(jnp.zeros((3,)), jax.random.key(0))
+    with pytest.raises(TypeError, match="PRNG key"):
+        init_fn(0, jnp.zeros((3,)))
+
+
+def test_simulate_per_particle_D_equals_step_fn():
+    w = P.double_well()
+    D = np.array([0.0, 0.2, 0.5, 1.0], np.float32)
+    x0 = jnp.full((4,), -1.0)
+    r = sj.simulate(w.grad, x0, key=jax.random.key(2), dt=0.01, D=D, n_steps=15)
+    init_fn, step_fn = sj.overdamped_langevin(w.grad, dt=0.01, D=0.0)
+    s = init_fn(jax.random.key(2), x0)
+    for _ in range(15):
+        s = step_fn(s, D=D)
+    np.testing.assert_allclose(np.asarray(r.position), np.asarray(s.position), rtol=1e-6)
+    single = sj.simulate(w.grad, x0, key=jax.random.key(2), dt=0.01, D=0.5, n_steps=15).position
+    assert float(r.position[2]) == float(single[2])
+    with pytest.raises(ValueError, match="per-particle"):
+        sj.simulate(w.grad, x0, key=jax.random.key(2), dt=0.01, D=np.ones(3), n_steps=15)
+
+
+def test_targets_on_pytree_states_and_first_passage_zero_inside():
+    x0 = {"a": jnp.array([[2.0], [-1.0]]), "b": jnp.array([[1.5, 3.0], [0.0, 0.0]])}
+    grad = lambda x: jax.tree_util.tree_map(jnp.zeros_like, x)
+    r = sj.simulate(grad, x0, key=jax.random.key(0), dt=0.01, D=0.0, n_steps=5, target_fn=sj.Above(1.0))
+    np.testing.assert_array_equal(np.asarray(r.first_passage), [0, sj.NEVER])  # particle 0 starts inside
+    assert bool(sj.Below(0.0)({"a": jnp.array([-1.0]), "b": jnp.array([0.0, -2.0])}))
+
+
+@pytest.mark.parametrize("key", [0, 1.5, np.int32(3), jnp.zeros((2,), jnp.int32), jax.random.split(jax.random.key(0))])
+def test_bad_keys_are_refused_clearly(key):
+    with pytest.raises(TypeError, match="key"):
+        sj.simulate(P.double_well().grad, jnp.zeros((3,)), key=key, dt=0.01, D=0.1, n_steps=5)
+
+
+def test_raw_and_typed_keys_give_the_same_run():
+    w = P.double_well()
+    a = sj.simulate(w.grad, jnp.zeros((5,)), key=jax.random.key(7), dt=0.01, D=0.3, n_steps=30).position
+    b = sj.simulate(w.grad, jnp.zeros((5,)), key=jax.random.PRNGKey(7), dt=0.01, D=0.3, n_steps=30).position
+    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+
+
+def test_grad_fn_shape_is_checked_against_x0():
+    q = P.quadratic([1.0, 2.0, 3.0])
+    with pytest.raises(ValueError, match="U instead of"):  # U, not ∇U
+        sj.simulate(q.energy, jnp.zeros((4, 3)), key=jax.random.key(0), dt=0.01, D=0.1, n_steps=5)
+    with pytest.raises(ValueError, match="particle axis"):  # transposed x0
+        sj.simulate(q.grad, jnp.zeros((3, 4)), key=jax.random.key(0), dt=0.01, D=0.1, n_steps=5)
+
+
+def test_traced_values_are_named_as_traced_in_errors():
+    out = []
+    jax.jit(lambda x: out.append(L._show(x)) or x)(1.0)
+    assert out[0].startswith("a traced value") and "JitTracer" not in out[0]
