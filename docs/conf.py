@@ -89,6 +89,8 @@ html_favicon = "_static/favicon.svg"
 html_last_updated_fmt = None
 html_copy_source = False
 html_show_sourcelink = False
+# A first visit (empty localStorage) would log "Got invalid theme mode" as a console error.
+html_context = {"default_mode": "auto"}
 html_theme_options = {
     "show_toc_level": 2,
     "navigation_with_keys": False,
@@ -202,7 +204,27 @@ def _escape_bars(line: str) -> str:
     return "".join(pieces)
 
 
+def _reexported_data_doc(name: str) -> list[str] | None:
+    """The docstring written under ``NAME = ...`` in the private module that defines a
+    re-exported constant (autodoc would otherwise show the docstring of its type)."""
+    from sphinx.pycode import ModuleAnalyzer
+
+    short = name.rsplit(".", 1)[-1]
+    for mod in sorted(m for m in dir(shld_jax) if m.startswith("_") and not m.startswith("__")):
+        try:
+            docs = ModuleAnalyzer.for_module(f"shld_jax.{mod}").find_attr_docs()
+        except Exception:  # not a module, or no source
+            continue
+        if ("", short) in docs:
+            return list(docs[("", short)])
+    return None
+
+
 def _process_docstring(app, what, name, obj, options, lines) -> None:
+    if what == "data" and name.startswith("shld_jax."):
+        doc = _reexported_data_doc(name)
+        if doc is not None:
+            lines[:] = doc
     literal_indent = None
     for i, line in enumerate(lines):
         indent = len(line) - len(line.lstrip())

@@ -93,6 +93,8 @@ __all__ = [
     "seed_diffusion_from_trajectory", "seed_effective_diffusion", "hessian_max_eigenvalue",
     "stability_limit_lr", "seed_optimal_lr", "uncertainty_relation", "Uncertainty",
     "consolidation_lr_rule", "ConsolidationLRState",
+    # local learning coefficient
+    "local_learning_coefficient", "LLCResult",
     # optimisers: ARS (seed 001), SR noise (seed 000)
     "ars", "ARSState", "update_regulariser",
     "zclip", "ZClipState", "spam", "scale_by_spam", "SpamState",  # stabilisers (notebook 05)

@@ -179,4 +179,18 @@ def _check(name: str, value: Any) -> Any:
 
 
 settings = _Current()
-"""The settings in force: environment variables ``SHLD_*``, overridden by assignments in code."""
+"""The settings in force: the ``SHLD_*`` environment variables, overridden by assignments in code.
+
+Attributes ``quick``, ``fig_dir``, ``cache``, ``fresh``, ``cache_dir`` (see :class:`Settings`);
+``cache_mode`` is ``"off"``, ``"fresh"`` or ``"on"``. Assign an attribute to override it,
+``del`` it to fall back to the environment; ``override(**values)`` is a context manager,
+``reset()`` drops every override and ``snapshot()`` returns a frozen :class:`Settings`.
+
+Example::
+
+    import shld_jax as sj
+
+    sj.settings.fig_dir = "out/figures"
+    with sj.settings.override(quick=True):
+        assert sj.settings.cache_mode == "off"
+"""

@@ -85,3 +85,94 @@ def test_em_variance_sweep_closed_form_and_errors():
         Q.log_spectrum(3, 2.0, 1.0)
     with pytest.raises(ValueError, match="d"):
         Q.log_spectrum(0, 1.0, 2.0)
+
+
+# --- the verdict arithmetic of notebook 02 ([2.1]) -----------------------------------------------
+
+from shld_jax.stats import FAIL, INCONCLUSIVE, PASS  # noqa: E402
+
+
+def _run(lam, loss_level, sq_level, n=64, T=11, D=0.01, noise=1e-3, seed=0):
+    # synthetic stationary ensemble: every frame at the given levels (+ small noise)
+    rng = np.random.default_rng(seed)
+    lam = np.asarray(lam, float)
+    t = np.linspace(50.0, 60.0, T)
+    return {"eigs": lam, "D": D, "d": lam.size, "t": t, "L0": 1.0,
+            "loss": loss_level + noise * rng.standard_normal((T, n)),
+            "sq": np.concatenate([np.full((1, n), 1.0 * lam.size), sq_level + noise * rng.standard_normal((T - 1, n))])}
+
+
+def test_t4_outcome_loss_fails_on_a_stiff_spectrum_theta2_reading_holds():
+    D, d = 0.01, 4
+    soft = _run([0.1, 0.2, 0.5, 1.0], D * d / 2, D * np.sum(1 / np.array([0.1, 0.2, 0.5, 1.0])))
+    stiff = _run([3.0, 5.0, 10.0, 30.0], D * d / 2, D * np.sum(1 / np.array([3.0, 5.0, 10.0, 30.0])))
+    loss, th2 = Q.T4_UNITS
+    assert Q.t4_outcome([soft], loss).outcome == PASS              # 0.02 ≤ D·d/0.1 = 0.4
+    out = Q.t4_outcome([soft, stiff], loss)
+    assert out.outcome == FAIL and out.measured == pytest.approx(0.02 / (D * d / 3.0), rel=1e-2)  # 1.5
+    assert Q.t4_outcome([soft, stiff], th2).outcome == PASS        # Σ D/λ ≤ D·d/λ_min
+    # the floor equality fails in both units unless the spectrum is isotropic
+    assert Q.floor_equality_outcome([soft, stiff], loss).outcome == FAIL
+    assert Q.floor_equality_outcome([soft, stiff], th2).outcome == FAIL
+    iso = _run([2.0] * 4, D * 4 / 2, D * 4 / 2.0)
+    assert Q.floor_equality_outcome([iso], th2).outcome == PASS
+    with pytest.raises(ValueError, match="units"):
+        Q.t4_outcome([soft], "loss")
+
+
+def test_loglog_slope_and_tost():
+    x = np.array([10.0, 100.0, 1000.0, 10000.0])
+    s, se, df = Q.loglog_slope(x, 0.005 * x, 0.0001 * x)
+    assert s == pytest.approx(1.0) and df == 2
+    assert Q.slope_outcome(x, 0.005 * x, 0.0001 * x).outcome == PASS
+    assert Q.slope_outcome(x, 0.005 * x**0.5, 0.0001 * x**0.5).outcome == FAIL
+    with pytest.raises(ValueError, match="3 points"):
+        Q.loglog_slope(x[:2], x[:2], x[:2])
+
+
+def test_regime_readings():
+    assert [Q.regime(c) for c in (0.5, 1.5, 5.0, 50.0)] == ["diffusive", "critical", "transitional", "deterministic"]
+    assert Q.equilibrium_diffusive_outcome([0.1, 1.1], [0.001, 0.01]).outcome == FAIL
+    assert Q.equilibrium_diffusive_outcome([0.1, 0.5], [0.001, 0.01]).outcome == PASS
+    # the same chain at s = 0.1 and 50: C = 0.109 and 54.5 -> two regimes -> fail
+    out = Q.scale_outcome([0.1, 50.0], [0.109, 54.5], [0.001, 0.3])
+    assert out.outcome == FAIL and out.measured == pytest.approx(500.0, rel=1e-2)
+    assert Q.scale_outcome([1.0, 2.0], [5.0, 6.0], [0.1, 0.1]).outcome == PASS
+    assert Q.scale_outcome([1.0, 2.0], [0.9, 3.0], [0.5, 0.1]).outcome == INCONCLUSIVE
+
+
+def test_t1_outcomes():
+    unc = {"D": 0.01, "t": np.array([0.0, 0.005]), "n_particles": 20_000,
+           "product": np.array([[0.0, 0.0], [0.00005, 0.0002]]), "trace_product": np.array([0.0, 0.0015])}
+    assert Q.t1_any_outcome(unc, "per coordinate").outcome == FAIL
+    assert Q.t1_any_outcome(unc, "per coordinate").measured == pytest.approx(0.005)
+    assert Q.t1_any_outcome(unc, "trace").outcome == FAIL
+    unc["trace_product"] = np.array([0.0, 0.01])
+    assert Q.t1_any_outcome(unc, "trace").outcome == PASS
+    g = np.full((20, 3), 0.01) + 1e-4 * np.random.default_rng(0).standard_normal((20, 3))
+    assert Q.t1_stationary_outcome(g, 0.01, [8.8, 3.2], [0.05, 0.04]).outcome == PASS
+    assert Q.t1_stationary_outcome(g * 0.3, 0.01, [8.8], [0.05]).outcome == FAIL
+    dwu = {"product": np.array([0.885, 1.28]), "product_se": np.array([0.005, 0.01]),
+           "product_exact": np.array([0.8637, 1.268])}
+    assert Q.gibbs_product_outcome(dwu).outcome == PASS
+
+
+def test_em_order_and_exact_anchor_on_the_closed_form():
+    dts = np.array([0.05, 0.1, 0.2, 0.4, 1.0])
+    exact = 1 / (1 - dts / 2)
+    em = {"dt": dts, "var": exact, "var_se": 1e-4 * exact, "exact_em": exact, "continuum": np.ones_like(dts)}
+    o = Q.em_order_outcome(em)
+    assert o.outcome == PASS and 1.05 < o.measured < 1.15   # the exact function's slope over [0.05, 0.4]
+    assert Q.em_exact_outcome(em).outcome == PASS
+    em_c = {**em, "var": np.ones_like(dts) + 1e-3}            # a chain that ignored dt would fail both
+    assert Q.em_exact_outcome(em_c).outcome == FAIL
+    assert Q.em_order_outcome({**em, "var": np.array([0.99, 1.05, 1.1, 1.25, 2.0])}).outcome == INCONCLUSIVE
+
+
+def test_seed_code_variance_is_euler_maruyama_at_temperature_D_dt_over_lr():
+    r = Q.seed_code_variance(1.0, 0.001, lr=0.01, dt=1.0, n_particles=4000, n_steps=800, seed=0)
+    assert r["exact"] == pytest.approx(0.1 / (1 - 0.005))
+    assert abs(r["var"] / r["exact"] - 1) < 0.1
+    assert Q.gibbs_variance_outcome(r).outcome == FAIL
+    r = Q.seed_code_variance(1.0, 0.001, lr=0.01, dt=0.01, n_particles=20_000, n_steps=800, seed=1)
+    assert Q.gibbs_variance_outcome(r).outcome == PASS
