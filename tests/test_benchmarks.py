@@ -43,7 +43,7 @@ def test_reference_class_peers_agree_with_vectorised_numpy_in_law():
 
 
 def test_measure_reports_a_jax_peer():
-    res = bl.measure("rng_bound", 64, 20, repeats=1)
+    res = bl.measure("draws_jax", 64, 20, repeats=1)
     assert res["rate"] > 0 and res["compile_s"] >= 0 and res["peak_rss_mib"] > 10
     assert res["devices"] >= 1 and res["backend"] == "cpu" and len(res["cpu_s"]) == 1
 
@@ -72,14 +72,16 @@ def test_last_json_reads_one_line_and_pretty_printed_objects():
 
 
 def test_goals_are_computed_from_the_rates():
-    def r(rate):
-        return {"rate": rate, "rate_best": rate * 1.1, "rate_worst": rate * 0.9}
+    def r(rate, cpu):
+        return {"rate": rate, "rate_best": rate * 1.1, "rate_worst": rate * 0.9, "rate_per_cpu_s": cpu}
 
-    rows = [{"label": "shld_jax engine, all devices", "result": r(250.0)},
-            {"label": "numpy float32 (vectorised)", "result": r(100.0)},
-            {"label": "diffrax Euler, vmapped, all devices", "result": r(30.0)},
-            {"label": "RNG bound, all devices", "result": r(300.0)}]
-    g = {x["goal"]: x["separate"] for x in run.goals(rows)}
-    assert g["numpy_f32"]["met"] and g["numpy_f32"]["ratio"] == pytest.approx(2.5)
-    assert not g["diffrax"]["met"] and g["diffrax"]["ratio"] == pytest.approx(250 / 30)
-    assert g["rng_bound"]["met"] and g["rng_bound"]["ratio"] == pytest.approx(250 / 300)
+    res = {"engine": r(300.0, 200.0), "engine_bm": r(400.0, 300.0), "diffrax_batched": r(100.0, 150.0),
+           "blackjax_batched": r(250.0, 100.0), "blackjax": r(100.0, 50.0)}
+    g = {(x["engine"], x["peer"]): x for x in run.goals({run.NPROC: {"results": res}})}
+    d = g[("engine", "diffrax_batched")]
+    assert d["wall"]["met"] and d["wall"]["ratio"] == pytest.approx(3.0)
+    assert not d["per_cpu"]["met"] and d["per_cpu"]["ratio"] == pytest.approx(200 / 150)
+    assert d["wall"]["range"] == pytest.approx((270 / 110, 330 / 90))
+    assert not g[("engine", "blackjax_batched")]["wall"]["met"]          # 1.2 < 1.5
+    assert g[("engine_bm", "blackjax")]["per_cpu"]["ratio"] == pytest.approx(6.0)
+    assert "wall" not in run.goals({run.NPROC: {"results": {"engine": r(1.0, 1.0)}}})[0]

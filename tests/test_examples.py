@@ -30,7 +30,7 @@ def test_optax_training_loop(capsys):
     assert all(math.isfinite(v) for v in out.values())
     assert out["final_loss"] < 0.5 * out["first_loss"]
     assert out["accuracy"] > 0.85
-    assert 0.005 <= out["sr_gain"] <= 0.3          # the seed's gain range
+    assert 0.005 <= out["sr_gain"] <= 0.3 + 1e-6   # the seed's gain range (float32 max_gain)
     assert 0.1 <= out["ars_phi"] <= 1.0            # phi_min <= Φ <= 1
     assert f"train accuracy {out['accuracy']:.3f}" in printed
 
