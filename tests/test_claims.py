@@ -190,3 +190,13 @@ def test_compare_passes_on_identical_and_fails_on_a_changed_verdict(tmp_path):
     ok = subprocess.run([sys.executable, "-m", "shld_jax.claims", "compare", str(old), str(same)],
                         capture_output=True, text=True)
     assert ok.returncode == 0 and "agree" in ok.stdout
+
+
+def test_committed_ledger_follows_the_protocol():
+    from pathlib import Path
+    rows = claims.read(Path(__file__).resolve().parents[1] / "figures" / "claims")
+    assert rows and all(r.kind in claims.KINDS and r.readings for r in rows)
+    # a random measurement carries an independent replicate (analytic readings beside it need none)
+    missing = [r.id for r in rows if r.random and not any(x.replicate_outcome for x in r.readings)]
+    assert missing == []
+    assert all(r.verdict == claims.combine(r.readings) for r in rows)
