@@ -366,22 +366,25 @@ def t1_stationary_outcome(group_products, D, dw_products, dw_ses) -> Outcome:
                      test=f"one-sided bound product/D ≥ 0.5 in all {len(outs)} cases (smallest: {outs[k].test})")
 
 
+def _ratio_tost(values, ses, exact, margin: float, text) -> Outcome:
+    """TOST of ``value/exact = 1 ± margin`` at every point, reported at the worst point;
+    ``text(n, worst_test)`` words the combined test."""
+    outs = [_stats.equivalence(v / e, s / e, target=1.0, margin=margin, relative=True)
+            for v, s, e in zip(values, ses, exact)]
+    k = int(np.argmax([abs(o.measured - 1) for o in outs]))
+    return universal(outs, measured=outs[k].measured, spread=outs[k].spread, test=text(len(outs), outs[k].test))
+
+
 def gibbs_product_outcome(dwu, *, margin: float = 0.05) -> Outcome:
     """Anchor: simulated double-well product ≈ Gibbs quadrature (relative TOST) at every D."""
-    outs = [_stats.equivalence(p / e, s / e, target=1.0, margin=margin, relative=True)
-            for p, s, e in zip(dwu["product"], dwu["product_se"], dwu["product_exact"])]
-    k = int(np.argmax([abs(o.measured - 1) for o in outs]))
-    return universal(outs, measured=outs[k].measured, spread=outs[k].spread,
-                     test=f"TOST product/Gibbs = 1 ± {margin:g} at every D (worst: {outs[k].test})")
+    return _ratio_tost(dwu["product"], dwu["product_se"], dwu["product_exact"], margin,
+                       lambda n, worst: f"TOST product/Gibbs = 1 ± {margin:g} at every D (worst: {worst})")
 
 
 def em_exact_outcome(em, *, margin: float = 0.02) -> Outcome:
     """Anchor: the measured stationary variance equals the exact discrete ``D/(k(1 − k·dt/2))`` at every dt."""
-    outs = [_stats.equivalence(m / e, s / e, target=1.0, margin=margin, relative=True)
-            for m, s, e in zip(em["var"], em["var_se"], em["exact_em"])]
-    k = int(np.argmax([abs(o.measured - 1) for o in outs]))
-    return universal(outs, measured=outs[k].measured, spread=outs[k].spread,
-                     test=f"TOST Var/Var_EM = 1 ± {margin:g} at all {len(outs)} step sizes (worst: {outs[k].test})")
+    return _ratio_tost(em["var"], em["var_se"], em["exact_em"], margin,
+                       lambda n, worst: f"TOST Var/Var_EM = 1 ± {margin:g} at all {n} step sizes (worst: {worst})")
 
 
 def em_order_outcome(em, *, lo: float = 0.05, hi: float = 0.4, target: float = 1.0, margin: float = 0.25) -> Outcome:
