@@ -11,7 +11,10 @@ NPROC := $(shell nproc 2>/dev/null || echo 1)
 export XLA_FLAGS ?= --xla_force_host_platform_device_count=$(NPROC)
 export PYTHONHASHSEED := 0
 QUICK := build/quick
-NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p tools.nbval_plugin --nbval-cell-timeout=900
+NBVAL := --nbval-lax --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg -p tools.nbval_plugin
+# quick-mode cells take seconds; a full-mode cell (05's grid, 09's sweep) takes up to ~20 min here
+QUICK_CELL_TIMEOUT := 900
+FULL_CELL_TIMEOUT := 3600
 
 # JAX's persistent compilation cache, shared by the processes of one run (programs that a test
 # and a notebook both compile are built once).
@@ -45,13 +48,13 @@ test-unit: $(STAMP)
 	SHLD_QUICK=1 $(PY) -m pytest -q -p no:cacheprovider tests
 
 test-notebooks: $(STAMP)
-	SHLD_FIG_DIR=$(abspath $(QUICK))/figures SHLD_QUICK=1 $(PY) -m pytest -q -p no:cacheprovider $(QUICK)/*.ipynb $(NBVAL)
+	SHLD_FIG_DIR=$(abspath $(QUICK))/figures SHLD_QUICK=1 $(PY) -m pytest -q -p no:cacheprovider $(QUICK)/*.ipynb $(NBVAL) --nbval-cell-timeout=$(QUICK_CELL_TIMEOUT)
 
 # Full-mode re-execution of the committed notebooks under nbval: the headline cells
 # marked NBVAL_CHECK_OUTPUT must reproduce the committed outputs.
 reproduce: $(STAMP)
 	rm -rf build/reproduce && mkdir -p build/reproduce && cp notebooks/[0-9][0-9]_*.ipynb build/reproduce/
-	SHLD_CACHE=off SHLD_FIG_DIR=$(abspath build/reproduce)/figures $(PY) -m pytest -q build/reproduce/*.ipynb $(NBVAL)
+	SHLD_CACHE=off SHLD_FIG_DIR=$(abspath build/reproduce)/figures $(PY) -m pytest -q build/reproduce/*.ipynb $(NBVAL) --nbval-cell-timeout=$(FULL_CELL_TIMEOUT)
 	$(PY) -m shld_jax.claims compare figures/claims build/reproduce/figures/claims
 
 # JupyterLab on the notebooks with the package's kernel (`make lab LAB_ARGS=` opens a browser).
