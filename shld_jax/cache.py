@@ -4,18 +4,19 @@ A runner is a pure function ``fn(**config) -> result`` whose result is a pytree 
 dicts, lists, tuples and NamedTuples with leaves that are numpy/JAX arrays, numpy
 scalars, Python numbers, strings, ``None`` or JAX PRNG keys. ::
 
+    run = cache.memoize(experiments.escape_rates)       # the notebooks' form
+    res = run(potential=dw, inv_D=inv_D, dt=0.01, key=key)
     res = cache.cached("01.escape_rates", dict(potential=dw, inv_D=inv_D, dt=0.01, key=key),
-                       experiments.escape_rates)
-    rows = cache.cached_map("03.sweep", run_point, [dict(n=n, seed=s) for n in ns for s in seeds],
-                            common_config=dict(dt=0.01))        # one entry per point: resumable
+                       experiments.escape_rates)        # the same, with an explicit name
 
 **Key.** ``sha256`` of the canonical JSON of: the runner's name and identity
 (module, qualname, sha256 of its source), the full configuration with the
 signature's defaults applied (dict order does not matter; arrays and PRNG keys
 enter by dtype, shape and the sha256 of their bytes; NamedTuples and dataclasses by
 class and fields; functions by module, qualname, source, defaults and closure),
-``shld_jax.__version__``, the JAX/jaxlib/numpy versions, JAX's default backend,
-device count and x64 flag, and the sha256 of the source text of every module the
+``shld_jax.__version__``, the JAX/jaxlib/numpy versions, JAX's default backend
+and x64 flag (not the device count: sharded results are tested to be device-count
+invariant, ``tests/test_langevin.py``), and the sha256 of the source text of every module the
 runner depends on. Dependencies are found automatically: the runner's module and,
 transitively, every module of the same top-level package (and of ``shld_jax``)
 that it references at module level, plus the modules of classes and functions in
@@ -30,6 +31,10 @@ exists whole or not at all. Temporary directories left by a killed process are
 ignored and removed by a later write. Replacing an entry (``SHLD_FRESH=1``) renames the
 new one in before the old one is deleted, so a kill at any point leaves the old entry or
 the new one, never neither (see :func:`_store`).
+
+**Eviction.** After each store, the runner's other entries that can no longer be hit are
+deleted: those of another environment, or recorded with a dependency whose source has
+changed since (see :func:`_evict_stale`). ``make clean-cache`` deletes everything.
 
 **Reads** verify format, key and checksum; a corrupted or unreadable entry is
 reported with a :class:`CacheWarning` naming the key and the reason, recomputed and
@@ -124,7 +129,6 @@ def environment() -> dict:
         "jaxlib": jaxlib.__version__,
         "numpy": np.__version__,
         "backend": jax.default_backend(),
-        "devices": jax.device_count(),
         "x64": bool(jax.config.jax_enable_x64),
     }
 
@@ -234,83 +238,108 @@ def canonical(x: Any, *, _path: str = "config", _mods: set | None = None,
     ``_mods`` collects the modules of classes and functions met on the way; ``_active``
     holds the functions being described, so a recursive closure refers back by name.
     """
-    import jax
+    d = _Describer(_mods if _mods is not None else set())
+    return d(x, _path, _active)
 
-    mods = _mods if _mods is not None else set()
 
-    def rec(v, p, active=_active):
-        return canonical(v, _path=p, _mods=mods, _active=active)
+_NO = object()  # "not my kind of value": the next describer is tried
 
-    def note(obj):
+
+class _Describer:
+    """The three families of :func:`canonical`: leaves, containers, callables."""
+
+    def __init__(self, mods: set):
+        self.mods = mods
+
+    def __call__(self, x, path, active):
+        for describe in (self.leaf, self.container, self.callable):
+            out = describe(x, path, active)
+            if out is not _NO:
+                return out
+        raise TypeError(
+            f"`cache`: cannot hash {path} of type {type(x).__module__}.{type(x).__qualname__}; "
+            "pass numbers, strings, arrays, PRNG keys, containers, NamedTuples, dataclasses "
+            "or module-level functions."
+        )
+
+    def note(self, obj) -> str:
         m = sys.modules.get(getattr(obj, "__module__", None) or "")
         if m is not None:
-            mods.add(m)
+            self.mods.add(m)
         return f"{getattr(obj, '__module__', '?')}:{getattr(obj, '__qualname__', '?')}"
 
-    if isinstance(x, np.generic):  # before float: np.float64 is a float subclass
-        return {"__npscalar__": _array_id(np.asarray(x))}
-    if x is None or isinstance(x, (bool, int, str)):
-        return x
-    if isinstance(x, float):
-        return x if np.isfinite(x) else {"__float__": repr(x)}
-    if isinstance(x, complex):
-        return {"__complex__": [rec(x.real, _path), rec(x.imag, _path)]}
-    if isinstance(x, enum.Enum):
-        return {"__enum__": note(type(x)), "name": x.name}
-    if isinstance(x, np.ndarray):
-        try:
-            return {"__ndarray__": _array_id(x)}
-        except TypeError:
-            raise TypeError(f"`cache`: cannot hash {_path}: object-dtype array.") from None
-    if isinstance(x, jax.Array):
-        if _is_prng_key(x):
-            return {"__prngkey__": str(jax.random.key_impl(x)),
-                    **_array_id(np.asarray(jax.random.key_data(x)))}
-        return {"__ndarray__": _array_id(np.asarray(x))}
-    if isinstance(x, tuple) and hasattr(x, "_fields"):  # NamedTuple
-        return {"__namedtuple__": note(type(x)),
-                "fields": {f: rec(getattr(x, f), f"{_path}.{f}") for f in x._fields}}
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        return {"__dataclass__": note(type(x)),
-                "fields": {f.name: rec(getattr(x, f.name), f"{_path}.{f.name}")
-                           for f in dataclasses.fields(x)}}
-    if isinstance(x, Mapping):
-        items = [(rec(k, f"{_path} key"), rec(v, f"{_path}[{k!r}]")) for k, v in x.items()]
-        if all(isinstance(k, str) and not k.startswith("__") for k, _ in items):
-            return dict(items)
-        return {"__dict__": sorted(items, key=lambda kv: json.dumps(kv[0], sort_keys=True))}
-    if isinstance(x, (list, tuple, range)):
-        return {f"__{type(x).__name__}__": [rec(v, f"{_path}[{i}]") for i, v in enumerate(x)]}
-    if isinstance(x, (set, frozenset)):
-        return {"__set__": sorted((rec(v, f"{_path} item") for v in x),
-                                  key=lambda c: json.dumps(c, sort_keys=True))}
-    if isinstance(x, (bytes, bytearray)):
-        return {"__bytes__": _sha(bytes(x))}
-    if isinstance(x, os.PathLike):
-        return {"__path__": os.fspath(x)}
-    if isinstance(x, functools.partial):
-        return {"__partial__": rec(x.func, f"{_path}.func"),
-                "args": rec(x.args, f"{_path}.args"), "kwargs": rec(x.keywords, f"{_path}.kwargs")}
-    if isinstance(x, types.MethodType):
-        return {"__method__": x.__func__.__name__, "self": rec(x.__self__, f"{_path}.__self__"),
-                "func": rec(x.__func__, f"{_path}.__func__")}
-    if isinstance(x, types.FunctionType):
-        if id(x) in _active:
-            return {"__recursive__": note(x)}
-        cells = [c.cell_contents for c in (x.__closure__ or ())]
-        inner = _active | {id(x)}
-        return {"__function__": note(x), "source": _fn_source(x),
-                "defaults": rec(x.__defaults__, f"{_path}.__defaults__", inner),
-                "kwdefaults": rec(x.__kwdefaults__, f"{_path}.__kwdefaults__", inner),
-                "closure": rec(tuple(cells), f"{_path}.__closure__", inner)}
-    if isinstance(x, (type, types.BuiltinFunctionType)) or type(x).__name__ == "PjitFunction":
-        # classes, builtins and jitted functions: identified by name (+ source when present)
-        return {"__callable__": note(x), "source": _fn_source(getattr(x, "__wrapped__", x))}
-    raise TypeError(
-        f"`cache`: cannot hash {_path} of type {type(x).__module__}.{type(x).__qualname__}; "
-        "pass numbers, strings, arrays, PRNG keys, containers, NamedTuples, dataclasses "
-        "or module-level functions."
-    )
+    def leaf(self, x, path, active):
+        import jax
+
+        if isinstance(x, np.generic):  # before float: np.float64 is a float subclass
+            return {"__npscalar__": _array_id(np.asarray(x))}
+        if x is None or isinstance(x, (bool, int, str)):
+            return x
+        if isinstance(x, float):
+            return x if np.isfinite(x) else {"__float__": repr(x)}
+        if isinstance(x, complex):
+            return {"__complex__": [self(x.real, path, active), self(x.imag, path, active)]}
+        if isinstance(x, enum.Enum):
+            return {"__enum__": self.note(type(x)), "name": x.name}
+        if isinstance(x, np.ndarray):
+            try:
+                return {"__ndarray__": _array_id(x)}
+            except TypeError:
+                raise TypeError(f"`cache`: cannot hash {path}: object-dtype array.") from None
+        if isinstance(x, jax.Array):
+            if _is_prng_key(x):
+                return {"__prngkey__": str(jax.random.key_impl(x)),
+                        **_array_id(np.asarray(jax.random.key_data(x)))}
+            return {"__ndarray__": _array_id(np.asarray(x))}
+        if isinstance(x, (bytes, bytearray)):
+            return {"__bytes__": _sha(bytes(x))}
+        if isinstance(x, os.PathLike):
+            return {"__path__": os.fspath(x)}
+        return _NO
+
+    def container(self, x, path, active):
+        rec = functools.partial(self, active=active)
+        if isinstance(x, tuple) and hasattr(x, "_fields"):  # NamedTuple
+            return {"__namedtuple__": self.note(type(x)),
+                    "fields": {f: rec(getattr(x, f), f"{path}.{f}") for f in x._fields}}
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            return {"__dataclass__": self.note(type(x)),
+                    "fields": {f.name: rec(getattr(x, f.name), f"{path}.{f.name}")
+                               for f in dataclasses.fields(x)}}
+        if isinstance(x, Mapping):
+            items = [(rec(k, f"{path} key"), rec(v, f"{path}[{k!r}]")) for k, v in x.items()]
+            if all(isinstance(k, str) and not k.startswith("__") for k, _ in items):
+                return dict(items)
+            return {"__dict__": sorted(items, key=lambda kv: json.dumps(kv[0], sort_keys=True))}
+        if isinstance(x, (list, tuple, range)):
+            return {f"__{type(x).__name__}__": [rec(v, f"{path}[{i}]") for i, v in enumerate(x)]}
+        if isinstance(x, (set, frozenset)):
+            return {"__set__": sorted((rec(v, f"{path} item") for v in x),
+                                      key=lambda c: json.dumps(c, sort_keys=True))}
+        return _NO
+
+    def callable(self, x, path, active):
+        if isinstance(x, functools.partial):
+            return {"__partial__": self(x.func, f"{path}.func", active),
+                    "args": self(x.args, f"{path}.args", active),
+                    "kwargs": self(x.keywords, f"{path}.kwargs", active)}
+        if isinstance(x, types.MethodType):
+            return {"__method__": x.__func__.__name__,
+                    "self": self(x.__self__, f"{path}.__self__", active),
+                    "func": self(x.__func__, f"{path}.__func__", active)}
+        if isinstance(x, types.FunctionType):
+            if id(x) in active:
+                return {"__recursive__": self.note(x)}
+            cells = [c.cell_contents for c in (x.__closure__ or ())]
+            inner = active | {id(x)}
+            return {"__function__": self.note(x), "source": _fn_source(x),
+                    "defaults": self(x.__defaults__, f"{path}.__defaults__", inner),
+                    "kwdefaults": self(x.__kwdefaults__, f"{path}.__kwdefaults__", inner),
+                    "closure": self(tuple(cells), f"{path}.__closure__", inner)}
+        if isinstance(x, (type, types.BuiltinFunctionType)) or type(x).__name__ == "PjitFunction":
+            # classes, builtins and jitted functions: identified by name (+ source when present)
+            return {"__callable__": self.note(x), "source": _fn_source(getattr(x, "__wrapped__", x))}
+        return _NO
 
 
 def _bind(fn: Callable, config: Mapping[str, Any]) -> dict[str, Any]:
@@ -338,7 +367,7 @@ def _describe(name: str, config: Mapping, fn: Callable, deps: Iterable):
     return _sha(text.encode()), doc
 
 
-def key(name: str, config: Mapping[str, Any], fn: Callable, *, deps=()) -> str:
+def _key(name: str, config: Mapping[str, Any], fn: Callable, *, deps=()) -> str:
     """The cache key (64 hex digits) of running ``fn(**config)`` under ``name``."""
     return _describe(name, _bind(fn, config), fn, deps)[0]
 
@@ -615,6 +644,42 @@ def _store(entry: Path, data: bytes, manifest: dict, *, replace: bool) -> None:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _is_stale(manifest: Mapping, doc: Mapping) -> bool:
+    """An entry that today's code and environment can never hit again: another environment
+    (versions, backend), or a dependency whose source differs from the file on disk now."""
+    if manifest.get("env") != doc["env"]:
+        return True
+    for mod, h in (manifest.get("deps") or {}).items():
+        now = doc["deps"].get(mod)
+        if now is None:
+            try:
+                now = source_hash(importlib.import_module(mod))
+            except Exception:  # noqa: BLE001 - a module that no longer imports: stale
+                return True
+        if now != h:
+            return True
+    return False
+
+
+def _evict_stale(entry: Path, doc: Mapping) -> None:
+    """Delete the runner's other entries that are stale (:func:`_is_stale`).
+
+    Called after each store, so a runner keeps only entries that its current code can hit;
+    without this every edit of a dependency left a dead copy of every result behind. An
+    entry of older code comes back only by recomputing it after checking that code out.
+    """
+    for other in entry.parent.iterdir():
+        if other == entry or other.name.startswith(".") or not other.is_dir():
+            continue
+        try:
+            manifest = json.loads((other / _MANIFEST).read_text())
+        except (OSError, ValueError):
+            continue  # half-written or foreign: _clean_leftovers and reads deal with it
+        if _is_stale(manifest, doc):
+            shutil.rmtree(other, ignore_errors=True)
+            log.info("cache evict %s/%s (stale)", entry.parent.name, other.name[:12])
+
+
 # ----------------------------------------------------------------------------- public API
 
 
@@ -668,6 +733,7 @@ def cached(name: str, config: Mapping[str, Any], fn: Callable[..., Any], *, deps
     try:
         _store(entry, data, manifest, replace=replace)
         log.info("cache store %s/%s (%.2f s)", name, k[:12], seconds)
+        _evict_stale(entry, doc)
     except Exception as e:  # noqa: BLE001 - a cache must never fail the run
         warnings.warn(f"shld_jax.cache: could not store {name}/{k} ({type(e).__name__}: {e}); "
                       "continuing without caching.", CacheWarning, stacklevel=2)
@@ -704,53 +770,5 @@ def memoize(fn: Callable | None = None, *, name: str | None = None, deps=(),
     return wrapper
 
 
-def cached_map(name: str, fn: Callable[..., Any], points: Iterable[Mapping[str, Any]], *,
-               common_config: Mapping[str, Any] | None = None, deps=(),
-               cache_dir: str | os.PathLike | None = None, progress: bool = False) -> list:
-    """``[fn(**common_config, **p) for p in points]`` with one cache entry per point.
-
-    An interrupted sweep keeps its finished points: rerunning recomputes only the
-    rest. Prefer this over one cached call of a whole sweep when a sweep is long;
-    prefer a single vmapped call when the points are cheap.
-    """
-    common = dict(common_config or {})
-    pts = list(points)
-    for i, p in enumerate(pts):
-        if not isinstance(p, Mapping):
-            raise ValueError(f"`cached_map`: points must be mappings, got points[{i}] = {p!r}.")
-        clash = set(p) & set(common)
-        if clash:
-            raise ValueError(
-                f"`cached_map`: points[{i}] repeats common_config keys {sorted(clash)}.")
-    if progress:
-        from tqdm.auto import tqdm
-
-        pts = tqdm(pts, desc=name)
-    return [cached(name, {**common, **p}, fn, deps=deps, cache_dir=cache_dir) for p in pts]
-
-
-def clear(name: str | None = None, *, cache_dir: str | os.PathLike | None = None) -> int:
-    """Delete the entries of runner ``name`` (all entries when ``None``); returns how many."""
-    root = cache_root(cache_dir)
-    target = root if name is None else _entry_dir(root, name, "x").parent
-    if not target.exists():
-        return 0
-    n = sum(1 for m in target.rglob(_MANIFEST) if not m.parent.name.startswith("."))
-    shutil.rmtree(target)
-    return n
-
-
-def entries(*, cache_dir: str | os.PathLike | None = None) -> list[dict]:
-    """Manifests of all complete entries (for inspection; does not verify checksums)."""
-    root = cache_root(cache_dir)
-    out = []
-    for m in sorted(root.glob(f"*/*/{_MANIFEST}")):
-        if m.parent.name.startswith("."):
-            continue
-        with contextlib.suppress(OSError, ValueError):
-            out.append(json.loads(m.read_text()))
-    return out
-
-
-__all__ = ["CacheWarning", "cache_root", "cached", "cached_map", "canonical", "clear",
-           "dependencies", "entries", "environment", "key", "memoize", "mode", "source_hash"]
+__all__ = ["CacheWarning", "cache_root", "cached", "canonical", "dependencies", "environment",
+           "memoize", "mode", "source_hash"]

@@ -1,4 +1,4 @@
-"""The result cache: keys, hits, atomic writes, corruption recovery, bypasses, resumable sweeps."""
+"""The result cache: keys, hits, atomic writes, corruption recovery, bypasses, eviction of stale entries."""
 
 import importlib
 import json
@@ -65,9 +65,9 @@ def entries_on_disk(root, name):
 
 
 def test_key_ignores_dict_order_and_explicit_defaults():
-    k = cache.key("r", {"n": 3, "scale": 2.0}, runner)
-    assert cache.key("r", {"scale": 2.0, "n": 3}, runner) == k
-    assert cache.key("r", {"scale": 2.0, "n": 3, "key": None}, runner) == k  # default spelled out
+    k = cache._key("r", {"n": 3, "scale": 2.0}, runner)
+    assert cache._key("r", {"scale": 2.0, "n": 3}, runner) == k
+    assert cache._key("r", {"scale": 2.0, "n": 3, "key": None}, runner) == k  # default spelled out
     nested = {"b": {"y": [1, 2], "x": np.arange(3)}, "a": P.double_well()}
     reordered = {"a": P.double_well(), "b": {"x": np.arange(3), "y": [1, 2]}}
     assert cache.canonical(nested) == cache.canonical(reordered)
@@ -83,12 +83,12 @@ def test_key_ignores_dict_order_and_explicit_defaults():
     ],
 )
 def test_key_changes_with_config(other):
-    assert cache.key("r", {"n": 3, "scale": 2.0}, runner) != cache.key("r", {"scale": 2.0, **other},
+    assert cache._key("r", {"n": 3, "scale": 2.0}, runner) != cache._key("r", {"scale": 2.0, **other},
                                                                         runner)
 
 
 def test_key_identifies_arrays_keys_and_structures_by_content():
-    k = lambda v: cache.key("r", {"n": v}, runner)  # noqa: E731 - the config holds anything
+    k = lambda v: cache._key("r", {"n": v}, runner)  # noqa: E731 - the config holds anything
     assert k(jax.random.key(0)) == k(jax.random.key(0))
     assert k(jax.random.key(0)) != k(jax.random.key(1))
     assert k(jax.random.key(0)) != k(jax.random.split(jax.random.key(0))[0])
@@ -114,31 +114,31 @@ def test_functions_in_the_config_are_identified_by_code_defaults_and_closure():
             return f(x - 1) if x > 0 else c  # recursive closure: must not recurse forever
         return f
 
-    k = lambda v: cache.key("r", {"n": v}, runner)  # noqa: E731
+    k = lambda v: cache._key("r", {"n": v}, runner)  # noqa: E731
     assert k(make(1)) == k(make(1)) and k(make(1)) != k(make(2))
     assert k(P.double_well().grad) != k(P.tilted_double_well(0.1).grad)  # bound to different wells
 
 
 def test_key_changes_with_versions_and_backend(monkeypatch):
-    k0 = cache.key("r", {"n": 3}, runner)
+    k0 = cache._key("r", {"n": 3}, runner)
     saved = jax.__version__, shld_jax.__version__, jax.default_backend
     monkeypatch.setattr(jax, "__version__", "9.9.9")
-    k1 = cache.key("r", {"n": 3}, runner)
+    k1 = cache._key("r", {"n": 3}, runner)
     monkeypatch.setattr(shld_jax, "__version__", "9.9.9")
-    k2 = cache.key("r", {"n": 3}, runner)
+    k2 = cache._key("r", {"n": 3}, runner)
     monkeypatch.setattr(jax, "default_backend", lambda: "tpu")
-    k3 = cache.key("r", {"n": 3}, runner)
+    k3 = cache._key("r", {"n": 3}, runner)
     assert len({k0, k1, k2, k3}) == 4
     for obj, attr, value in zip((jax, shld_jax, jax), ("__version__", "__version__", "default_backend"),
                                 saved, strict=True):
         monkeypatch.setattr(obj, attr, value)
-    assert cache.key("r", {"n": 3}, runner) == k0
+    assert cache._key("r", {"n": 3}, runner) == k0
 
 
 def test_key_changes_with_name_and_runner():
-    k = cache.key("r", {"n": 3}, runner)
-    assert cache.key("r2", {"n": 3}, runner) != k
-    assert cache.key("r", {"n": 3}, pair_runner) != k  # same name, different function
+    k = cache._key("r", {"n": 3}, runner)
+    assert cache._key("r2", {"n": 3}, runner) != k
+    assert cache._key("r", {"n": 3}, pair_runner) != k  # same name, different function
 
 
 @pytest.fixture
@@ -169,17 +169,17 @@ def test_key_follows_dependency_sources(package):
     a, root = package
     pkg = a.__name__.split(".")[0]
     assert set(cache.dependencies(a.run)) == {f"{pkg}.a", f"{pkg}.b"}  # c is not referenced
-    k0 = cache.key("run", {"n": 2}, a.run)
+    k0 = cache._key("run", {"n": 2}, a.run)
     (root / "c.py").write_text("UNUSED = 2\n")
-    assert cache.key("run", {"n": 2}, a.run) == k0  # unrelated module
-    assert cache.key("run", {"n": 2}, a.run, deps=[f"{pkg}.c"]) != k0  # unless declared
-    assert cache.key("run", {"n": 2}, a.run, deps=f"{pkg}.c") == cache.key(
+    assert cache._key("run", {"n": 2}, a.run) == k0  # unrelated module
+    assert cache._key("run", {"n": 2}, a.run, deps=[f"{pkg}.c"]) != k0  # unless declared
+    assert cache._key("run", {"n": 2}, a.run, deps=f"{pkg}.c") == cache._key(
         "run", {"n": 2}, a.run, deps=[sys.modules[f"{pkg}.c"]])
     (root / "b.py").write_text("def helper(n):\n    return n + 2\n")
-    k1 = cache.key("run", {"n": 2}, a.run)
+    k1 = cache._key("run", {"n": 2}, a.run)
     assert k1 != k0  # transitive dependency
     (root / "a.py").write_text((root / "a.py").read_text() + "\n# touched\n")
-    assert cache.key("run", {"n": 2}, a.run) not in (k0, k1)
+    assert cache._key("run", {"n": 2}, a.run) not in (k0, k1)
 
 
 def test_edited_source_in_a_live_process_is_not_cached(package, isolated):
@@ -199,7 +199,7 @@ def test_edited_source_in_a_live_process_is_not_cached(package, isolated):
 def test_key_is_invariant_to_dict_order(d, rnd):
     items = list(d.items())
     rnd.shuffle(items)
-    assert cache.key("r", {"n": d}, runner) == cache.key("r", {"n": dict(items)}, runner)
+    assert cache._key("r", {"n": d}, runner) == cache._key("r", {"n": dict(items)}, runner)
 
 
 # ----------------------------------------------------------------------------- hits and round trips
@@ -216,7 +216,8 @@ def test_second_call_reads_the_cache_with_identical_results(isolated):
         np.testing.assert_array_equal(first[name], second[name])
     assert type(first["jx"]) is np.ndarray and first["jx"].flags.writeable  # never a JAX array
     assert first["x"].dtype == np.float32 and first["total"] == float(first["x"].sum())
-    (manifest,) = cache.entries()
+    (entry,) = (isolated / "r").iterdir()
+    manifest = json.loads((entry / "manifest.json").read_text())
     assert manifest["name"] == "r" and manifest["env"]["jax"] == jax.__version__
     cache.cached("r", {"n": 6, "key": key}, runner)
     assert CALLS == [5, 6]
@@ -308,7 +309,7 @@ os.environ["SHLD_CACHE_DIR"] = sys.argv[1]
 from shld_jax import cache
 import crashmod
 
-print(cache.key("crash", {"n": 5}, crashmod.run), flush=True)
+print(cache._key("crash", {"n": 5}, crashmod.run), flush=True)
 cache._fsync_dir = lambda d: os.kill(os.getpid(), signal.SIGKILL)  # files written, not renamed
 cache.cached("crash", {"n": 5}, crashmod.run)
 """
@@ -332,7 +333,7 @@ def test_killed_writer_leaves_only_an_ignored_temp_dir(isolated, tmp_path, monke
     monkeypatch.syspath_prepend(str(mod_dir))
     crashmod = importlib.import_module("crashmod")
     try:
-        k = cache.key("crash", {"n": 5}, crashmod.run)
+        k = cache._key("crash", {"n": 5}, crashmod.run)
         assert k == proc.stdout.strip()  # the child wrote the very entry we now look up
         out = cache.cached("crash", {"n": 5}, crashmod.run)
         assert crashmod.CALLS == [5] and list(out["y"]) == list(range(5))
@@ -352,7 +353,7 @@ def _flip(path):
 
 
 def _swap(path):
-    other = path.parent.parent / cache.key("r", {"n": 51}, runner) / "arrays.npz"
+    other = path.parent.parent / cache._key("r", {"n": 51}, runner) / "arrays.npz"
     path.write_bytes(other.read_bytes())
 
 
@@ -368,7 +369,7 @@ def _swap(path):
 def test_corrupted_entry_is_reported_once_recomputed_and_replaced(isolated, damage):
     good = cache.cached("r", {"n": 50}, runner)
     cache.cached("r", {"n": 51}, runner)
-    k = cache.key("r", {"n": 50}, runner)
+    k = cache._key("r", {"n": 50}, runner)
     damage(isolated / "r" / k / "arrays.npz")
     CALLS.clear()
     with warnings.catch_warnings(record=True) as w:
@@ -389,7 +390,7 @@ def test_swapped_file_would_otherwise_load_as_wrong_numbers(isolated):
     # manifest tells that it belongs to another entry.
     cache.cached("r", {"n": 50}, runner)
     cache.cached("r", {"n": 51}, runner)
-    path = isolated / "r" / cache.key("r", {"n": 50}, runner) / "arrays.npz"
+    path = isolated / "r" / cache._key("r", {"n": 50}, runner) / "arrays.npz"
     _swap(path)
     assert cache._unpack(path.read_bytes())["n"] == 51
 
@@ -421,43 +422,35 @@ def test_fresh_recomputes_and_overwrites(isolated, monkeypatch):
     assert len(entries_on_disk(isolated, "c")) == 1
 
 
-def test_clear(isolated):
+# ----------------------------------------------------------------------------- eviction
+
+
+def test_stale_entries_are_evicted_on_the_next_store(package, isolated, monkeypatch):
+    a, root = package
+    cache.cached("run", {"n": 2}, a.run)
+    cache.cached("run", {"n": 3}, a.run)  # another config of the same code: both kept
+    assert len(entries_on_disk(isolated, "run")) == 2
+    cache.cached("other", {"n": 1}, runner)
+    (root / "b.py").write_text("def helper(n):\n    return n + 2\n")  # a dependency changes
+    for m in [m for m in sys.modules if m.startswith(a.__name__.split(".")[0] + ".")]:
+        importlib.reload(sys.modules[m])
+    monkeypatch.setattr(cache, "_FIRST_SEEN", {})  # a new process, with the new code
+    assert list(cache.cached("run", {"n": 2}, a.run)["y"]) == [0, 1, 2, 3]
+    (left,) = entries_on_disk(isolated, "run")  # both entries of the old code are gone
+    assert left == cache._key("run", {"n": 2}, a.run)
+    assert len(entries_on_disk(isolated, "other")) == 1  # other runners are untouched
+
+
+def test_entries_of_another_environment_are_evicted(isolated, monkeypatch):
     cache.cached("r", {"n": 1}, runner)
+    env = cache.environment()
+    monkeypatch.setattr(cache, "environment", lambda: {**env, "jax": "0.0.0"})
     cache.cached("r", {"n": 2}, runner)
-    cache.cached("p", {"n": 1}, pair_runner)
-    assert cache.clear("r") == 2 and not (isolated / "r").exists() and (isolated / "p").exists()
-    assert cache.clear() == 1 and not isolated.exists()
-    assert cache.clear() == 0
+    assert entries_on_disk(isolated, "r") == [cache._key("r", {"n": 2}, runner)]
 
 
-# ----------------------------------------------------------------------------- sweeps
-
-
-FAIL_AT = {"i": None}
-
-
-def point(*, i, scale):
-    """A sweep point (module level: a closure over the flag would change its own key)."""
-    CALLS.append(i)
-    if i == FAIL_AT["i"]:
-        raise RuntimeError("killed")
-    return {"v": np.float64(i * scale)}
-
-
-def test_interrupted_sweep_resumes_at_the_failed_point(isolated, monkeypatch):
-    monkeypatch.setitem(FAIL_AT, "i", 7)
-    pts = [{"i": i} for i in range(1, 11)]
-    with pytest.raises(RuntimeError):
-        cache.cached_map("sweep", point, pts, common_config={"scale": 0.5})
-    assert CALLS == list(range(1, 8))
-    CALLS.clear()
-    FAIL_AT["i"] = None
-    out = cache.cached_map("sweep", point, pts, common_config={"scale": 0.5})
-    assert CALLS == list(range(7, 11))  # only the unfinished points
-    assert [float(r["v"]) for r in out] == [0.5 * i for i in range(1, 11)]
-    assert len(entries_on_disk(isolated, "sweep")) == 10
-    with pytest.raises(ValueError, match="repeats common_config"):
-        cache.cached_map("sweep", point, [{"i": 1, "scale": 1.0}], common_config={"scale": 0.5})
+def test_device_count_is_not_part_of_the_key():
+    assert "devices" not in cache.environment()
 
 
 # ----------------------------------------------------------------------------- FRESH replacement under SIGKILL
@@ -515,7 +508,7 @@ def test_fresh_writer_killed_at_any_point_keeps_an_entry(isolated, tmp_path, mon
         assert crashmod.CALLS == [5], "an entry (old or new) must survive: nothing recomputed"
         new = when == "deleting-old"
         assert list(out["y"]) == [100 + i if new else i for i in range(5)]
-        k = cache.key("crash", {"n": 5}, crashmod.run)
+        k = cache._key("crash", {"n": 5}, crashmod.run)
         cache.cached("other", {"n": 1}, crashmod.run)  # a later write elsewhere is unaffected
         monkeypatch.setenv("SHLD_FRESH", "1")
         cache.cached("crash", {"n": 5}, crashmod.run)  # a later replacement cleans the leftovers
