@@ -43,6 +43,13 @@ def _mask_shape(shape, granularity):
     return (1,) * len(shape)
 
 
+def _check_options(call, p, granularity, where, eval_act):
+    v.in_range(call, "p", p, 0.0, 1.0)
+    v.one_of(call, "granularity", granularity, GRANULARITIES)
+    v.one_of(call, "where", where, WHERE)
+    v.one_of(call, "eval_act", eval_act, EVAL_ACTS)
+
+
 def stochastic_activation(x, *, key, p: float, train: bool, granularity: str = "element",
                           where: str = "negative", eval_act: str = "relu", stochastic_eval: bool = False):
     """SiLU with probability ``p``, ReLU otherwise (Bernoulli per ``granularity``); see module docstring.
@@ -57,15 +64,7 @@ def stochastic_activation(x, *, key, p: float, train: bool, granularity: str = "
     Returns:
         array of ``x``'s shape.
     """
-    v.in_range("stochastic_activation", "p", p, 0.0, 1.0)
-    if granularity not in GRANULARITIES:
-        raise ValueError(f"`stochastic_activation`: granularity must be one of {GRANULARITIES}, "
-                         f"got granularity = {granularity!r}.")
-    if where not in WHERE:
-        raise ValueError(f"`stochastic_activation`: where must be one of {WHERE}, got where = {where!r}.")
-    if eval_act not in EVAL_ACTS:
-        raise ValueError(f"`stochastic_activation`: eval_act must be one of {sorted(EVAL_ACTS)}, "
-                         f"got eval_act = {eval_act!r}.")
+    _check_options("stochastic_activation", p, granularity, where, eval_act)
     if not train and not stochastic_eval:
         return EVAL_ACTS[eval_act](x)
     if key is None:
@@ -78,14 +77,26 @@ def stochastic_activation(x, *, key, p: float, train: bool, granularity: str = "
     return mixed
 
 
-class StochA(NamedTuple):
-    """Hashable stochastic activation for ``GPTConfig(act=StochA(p))``: ``act(x, key, train)``."""
-
+class _StochAFields(NamedTuple):
     p: float = 0.5
     granularity: str = "element"
     where: str = "negative"
     eval_act: str = "relu"
     stochastic_eval: bool = False
+
+
+class StochA(_StochAFields):
+    """Hashable stochastic activation for ``GPTConfig(act=StochA(p))``: ``act(x, key, train)``.
+
+    The options are those of :func:`stochastic_activation`, checked at construction.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, p: float = 0.5, granularity: str = "element", where: str = "negative",
+                eval_act: str = "relu", stochastic_eval: bool = False):
+        _check_options("StochA", p, granularity, where, eval_act)
+        return super().__new__(cls, p, granularity, where, eval_act, stochastic_eval)
 
     def __call__(self, x, key, train):
         return stochastic_activation(x, key=key, p=self.p, train=train, granularity=self.granularity,

@@ -191,8 +191,7 @@ def _validate(window, alpha, phi_min, eps, jitter_scale, use_gate, use_jitter, s
             raise ValueError(f"`{name}`: {flag} must be a bool, got {flag} = {val!r}.")
     for opt, val, allowed in (("surprise", surprise, _SURPRISE), ("guard", guard, _GUARD),
                               ("gate_on", gate_on, _GATE_ON)):
-        if val not in allowed:
-            raise ValueError(f"`{name}`: {opt} must be one of {allowed}, got {opt} = {val!r}.")
+        v.one_of(name, opt, val, allowed)
     return _Config(
         window, v.positive(name, "alpha", alpha),
         v.in_range(name, "phi_min", phi_min, 0.0, 1.0, closed="(]"),
@@ -333,6 +332,9 @@ def _init(cfg: _Config, inner, key, params) -> ARSState:
 
 def _update(cfg: _Config, inner, updates, state: ARSState, params, value, extra_args):
     """The update: validate ``value``, step, and skip (counted) on a non-finite loss or gradient."""
+    if value is None or isinstance(value, (str, bytes)):
+        raise TypeError(f"`ars`: value must be the scalar loss of this step (update(..., value=loss)), "
+                        f"got value = {value!r}.")
     if jnp.ndim(value) != 0:
         raise ValueError(f"`ars`: value must be a scalar loss, got value of shape "
                          f"{jnp.shape(value)}; pass the mean loss (e.g. loss.mean()).")

@@ -268,10 +268,10 @@ def overdamped_langevin(grad_fn: Callable, *, dt: float, D: float, noise: str = 
         by a host callback in the program when traced).
     """
     call = "overdamped_langevin"
+    _check_grad_fn(call, grad_fn)
     dt = v.positive(call, "dt", dt)
     D0 = v.non_negative(call, "D", D)
-    if noise not in NOISE:
-        raise ValueError(f"`{call}`: noise must be one of {NOISE}, got noise = {noise!r}.")
+    v.one_of(call, "noise", noise, NOISE)
     g = jax.vmap(grad_fn)
 
     def init_fn(key, x0):
@@ -316,17 +316,9 @@ def _finite(x):
     return jnp.stack(ok).all(axis=0)
 
 
-@partial(jax.jit, static_argnames=("grad_fn", "n_steps", "save_every", "target_fn", "boost", "track_nonfinite",
-                                   "noise", "fill_nonfinite"))
-def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, track_nonfinite=True,
-              noise="threefry", fill_nonfinite=False):
-    gvm = jax.vmap(grad_fn)
-    n = jax.tree_util.tree_leaves(x0)[0].shape[0]
-    d = sum(int(np.prod(l.shape[1:])) for l in jax.tree_util.tree_leaves(x0))
+def _init_carry(x0, n, target_fn, boost, track_nonfinite):
+    """The scan carry: only the bookkeeping asked for (a carried, unused array still costs a copy per step)."""
     never = jnp.full((n,), NEVER, jnp.int32)
-    x0 = sharding.constrain_leading(x0)
-
-    # only the bookkeeping asked for is carried (a carried, unused array still costs a copy per step)
     carry = {"x": x0, "t": jnp.zeros((), jnp.int32)}
     if track_nonfinite:
         carry["bad"] = never
@@ -335,22 +327,30 @@ def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, tr
     if boost is not None:
         carry["remaining"] = jnp.zeros((n,), jnp.int32)
         carry["boosted"] = jnp.zeros((n,), jnp.int32)
+    return carry
+
+
+def _boosted_D(c, f, D, d, boost):
+    """The corrected seed-002 intervention: C = ‖∇U‖²/(D·d) < threshold starts ``duration`` steps of D·factor."""
+    sq = sum(jnp.sum(l.reshape(l.shape[0], -1) ** 2, axis=1) for l in jax.tree_util.tree_leaves(f))
+    C = sq / (D * d)
+    start = (C < boost.threshold) & (c["remaining"] == 0) & (c["t"] >= boost.warmup)
+    remaining = jnp.where(start, boost.duration, c["remaining"])
+    on = remaining > 0
+    c["boosted"] = c["boosted"] + on.astype(jnp.int32)
+    c["remaining"] = jnp.maximum(remaining - 1, 0)
+    return jnp.where(on, D * boost.factor, D)
+
+
+def _make_step(grad_fn, key, dt, D, d, target_fn, boost, track_nonfinite, noise):
+    """One Euler–Maruyama step of the whole ensemble, with its bookkeeping, as a ``lax.scan`` body."""
+    gvm = jax.vmap(grad_fn)
 
     def one(c, _):
         c = dict(c)
         x, t = c["x"], c["t"]
         f = gvm(x)  # the drift, and with a boost also the gradient in C
-        if boost is not None:
-            sq = sum(jnp.sum(l.reshape(n, -1) ** 2, axis=1) for l in jax.tree_util.tree_leaves(f))
-            C = sq / (D * d)
-            start = (C < boost.threshold) & (c["remaining"] == 0) & (t >= boost.warmup)
-            remaining = jnp.where(start, boost.duration, c["remaining"])
-            on = remaining > 0
-            Dt = jnp.where(on, D * boost.factor, D)
-            c["boosted"] = c["boosted"] + on.astype(jnp.int32)
-            c["remaining"] = jnp.maximum(remaining - 1, 0)
-        else:
-            Dt = D
+        Dt = D if boost is None else _boosted_D(c, f, D, d, boost)
         x = _em_update(x, f, _noise(key, t, x, noise), Dt, dt)
         t = t + 1
         if track_nonfinite:
@@ -361,6 +361,18 @@ def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, tr
         c["x"], c["t"] = x, t
         return c, None
 
+    return one
+
+
+@partial(jax.jit, static_argnames=("grad_fn", "n_steps", "save_every", "target_fn", "boost", "track_nonfinite",
+                                   "noise", "fill_nonfinite"))
+def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, track_nonfinite=True,
+              noise="threefry", fill_nonfinite=False):
+    n = jax.tree_util.tree_leaves(x0)[0].shape[0]
+    d = sum(int(np.prod(l.shape[1:])) for l in jax.tree_util.tree_leaves(x0))
+    x0 = sharding.constrain_leading(x0)
+    carry = _init_carry(x0, n, target_fn, boost, track_nonfinite)
+    one = _make_step(grad_fn, key, dt, D, d, target_fn, boost, track_nonfinite, noise)
     if save_every is None:
         carry, _ = jax.lax.scan(one, carry, None, length=n_steps)
         traj = None
@@ -376,24 +388,26 @@ def _simulate(grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, tr
     n_bad = jnp.sum(~_finite(x))
     bad = carry.get("bad")
     if bad is None and fill_nonfinite:  # an eager checked call raises on any bad particle: all NEVER then
-        bad = never
+        bad = jnp.full((n,), NEVER, jnp.int32)
     res = SimulationResult(x, traj, carry.get("fpt"), carry.get("boosted"), bad)
     return res, n_bad
 
 
+def _check_grad_fn(call, grad_fn):
+    if not callable(grad_fn):
+        raise TypeError(f"`{call}`: grad_fn must be a callable x -> ∇U(x) for one particle, "
+                        f"got grad_fn = {grad_fn!r} of type {type(grad_fn).__name__}.")
+
+
 def _check_inputs(call, grad_fn, x0, key, dt, D, n_steps, save_every, boost, noise):
+    _check_grad_fn(call, grad_fn)
     dt = _scalar(call, "dt", dt, positive=True)
     n_steps = _static_int(call, "n_steps", n_steps)
     if save_every is not None:
         save_every = _static_int(call, "save_every", save_every)
-        if n_steps % save_every:
-            raise ValueError(
-                f"`{call}`: n_steps must be a multiple of save_every, got n_steps = {n_steps}, "
-                f"save_every = {save_every}."
-            )
+        v.multiple_of(call, "n_steps", n_steps, save_every, "save_every")
     key = _check_key(call, key)
-    if noise not in NOISE:
-        raise ValueError(f"`{call}`: noise must be one of {NOISE}, got noise = {noise!r}.")
+    v.one_of(call, "noise", noise, NOISE)
     leaves = v.stacked_leaves(call, "x0", x0, axis="leading particle axis [n, ...]")
     for l in leaves:
         if not (jnp.issubdtype(l.dtype, jnp.floating) or jnp.issubdtype(l.dtype, jnp.integer)
@@ -491,7 +505,13 @@ def simulate(grad_fn: Callable, x0, *, key, dt: float, D, n_steps: int, save_eve
     Returns:
         :class:`SimulationResult`.
     """
-    call = "simulate"
+    return _run("simulate", grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, check_finite,
+                track_nonfinite, noise)
+
+
+def _run(call, grad_fn, x0, key, dt, D, n_steps, save_every, target_fn, boost, check_finite, track_nonfinite,
+         noise):
+    """:func:`simulate`, with errors naming ``call`` (the public function the user called)."""
     dt, D, n_steps, save_every, key = _check_inputs(call, grad_fn, x0, key, dt, D, n_steps, save_every,
                                                     boost, noise)
     x0 = jax.tree_util.tree_map(lambda a: jnp.asarray(a, jnp.float32)
@@ -540,7 +560,7 @@ def euler_maruyama(grad_fn, x0, *, key, dt, D, n_steps, save_every=None, ensembl
     """
     if not ensemble:
         x0 = jax.tree_util.tree_map(lambda a: jnp.asarray(a)[None], x0)
-    res = simulate(grad_fn, x0, key=key, dt=dt, D=D, n_steps=n_steps, save_every=save_every, noise=noise)
+    res = _run("euler_maruyama", grad_fn, x0, key, dt, D, n_steps, save_every, None, None, True, False, noise)
     unbatch = (lambda t: t) if ensemble else (lambda t: jax.tree_util.tree_map(lambda a: a[0], t))
     if save_every is None:
         return unbatch(res.position)
@@ -561,6 +581,6 @@ def first_passage_times(grad_fn, x0, target_fn, *, key, dt, D, n_steps, boost=No
     """
     if target_fn is None or not callable(target_fn):
         raise ValueError(f"`first_passage_times`: target_fn must be a callable x -> bool, got {target_fn!r}.")
-    res = simulate(grad_fn, x0, key=key, dt=dt, D=D, n_steps=n_steps, target_fn=target_fn, boost=boost,
-                   noise=noise)
+    res = _run("first_passage_times", grad_fn, x0, key, dt, D, n_steps, None, target_fn, boost, True, False,
+               noise)
     return res.first_passage

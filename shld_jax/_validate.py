@@ -95,6 +95,26 @@ def positive_int(call: str, name: str, value: Any) -> int:
     return int(value)
 
 
+def one_of(call: str, name: str, value: Any, allowed) -> Any:
+    """Return ``value`` or raise ``ValueError`` unless it is one of ``allowed`` (listed in the message)."""
+    try:
+        ok = value in allowed
+    except TypeError:  # an unhashable value against a dict/set of names
+        ok = False
+    if not ok:
+        shown = sorted(allowed) if isinstance(allowed, (dict, set, frozenset)) else list(allowed)
+        raise ValueError(f"`{call}`: {name} must be one of {shown}, got {name} = {show(value)}.")
+    return value
+
+
+def multiple_of(call: str, name: str, value: int, of: int, of_name: str) -> int:
+    """Return ``value`` or raise ``ValueError`` unless ``of`` divides it (both named in the message)."""
+    if value % of:
+        raise ValueError(f"`{call}`: {name} must be a multiple of {of_name}, got {name} = {value}, "
+                         f"{of_name} = {of}.")
+    return value
+
+
 def in_range(call: str, name: str, value: Any, lo: float, hi: float, *, closed: str = "[]") -> float:
     """Check ``lo <= value <= hi`` (``closed`` picks open/closed ends: "[]", "(]", "[)", "()")."""
     if not _is_number(value) or not math.isfinite(float(value)):

@@ -118,8 +118,7 @@ def make_optimizer(name: str, lr, key, setup: Setup) -> optax.GradientTransforma
         "agc": lambda: optax.chain(optax.adaptive_grad_clip(0.01), adamw),
         "if_finite": lambda: optax.apply_if_finite(adamw, max_consecutive_errors=100),
     }
-    if name not in table:
-        raise ValueError(f"`make_optimizer`: name must be one of {list(table)}, got name = {name!r}.")
+    v.one_of("make_optimizer", "name", name, list(table))
     return optax.with_extra_args_support(table[name]())
 
 
@@ -230,10 +229,8 @@ def run(setup: Setup, specs, *, key, methods: tuple = tuple(METHODS), chunk: int
     if not specs:
         raise ValueError("`run`: specs must hold at least one (method, provocation, lr, seed).")
     for m, p, lr, _, r in specs:
-        if m not in methods:
-            raise ValueError(f"`run`: method must be one of {methods}, got {m!r}.")
-        if p not in PROVOCATIONS:
-            raise ValueError(f"`run`: provocation must be one of {PROVOCATIONS}, got {p!r}.")
+        v.one_of("run", "method", m, methods)
+        v.one_of("run", "provocation", p, PROVOCATIONS)
         v.positive("run", "lr", lr)
         v.positive("run", "ramp_factor", r)
     cols = list(zip(*specs))

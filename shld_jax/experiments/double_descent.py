@@ -57,10 +57,7 @@ ACTIVATIONS = {"relu": jax.nn.relu, "tanh": jnp.tanh}
 
 
 def _check_activation(call, activation):
-    if activation not in ACTIVATIONS:
-        raise ValueError(f"`{call}`: activation must be one of {sorted(ACTIVATIONS)}, "
-                         f"got activation = {activation!r}.")
-    return activation
+    return v.one_of(call, "activation", activation, ACTIVATIONS)
 
 
 def _check_lams(call, lams):

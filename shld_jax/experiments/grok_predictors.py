@@ -75,8 +75,7 @@ class Static(NamedTuple):
     def validate(self) -> "Static":
         c = "grok_predictors.Static"
         self.mc.validate()
-        if self.opt not in OPTIMISERS:
-            raise ValueError(f"`{c}`: opt must be one of {OPTIMISERS}, got opt = {self.opt!r}")
+        v.one_of(c, "opt", self.opt, OPTIMISERS)
         for name in ("batch", "log_every", "n_logs", "n_max", "top_k", "n_test"):
             v.positive_int(c, name, getattr(self, name))
         v.non_negative(c, "n_probes", self.n_probes)

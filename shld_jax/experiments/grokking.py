@@ -223,12 +223,10 @@ def train(seeds, n_steps: int, mc: M.Config = M.Config(), tc: TrainConfig = Trai
     seeds = np.atleast_1d(np.asarray(seeds, dtype=np.int32))
     if seeds.ndim != 1 or seeds.size == 0:
         raise ValueError(f"`train`: seeds must be a non-empty 1-D list of integers, got seeds = {seeds!r}.")
-    if n_steps % tc.log_every:
-        raise ValueError(f"`train`: n_steps must be a multiple of log_every = {tc.log_every}, got n_steps = {n_steps}.")
+    v.multiple_of("train", "n_steps", n_steps, tc.log_every, "log_every")
     segment = n_steps if segment is None else v.positive_int("train", "segment", segment)
     after_grok = int(v.non_negative("train", "after_grok", after_grok))
-    if segment % tc.log_every:
-        raise ValueError(f"`train`: segment must be a multiple of log_every = {tc.log_every}, got segment = {segment}.")
+    v.multiple_of("train", "segment", segment, tc.log_every, "log_every")
     st, sp, m0 = _init(sharding.shard_leading(jnp.asarray(seeds)), mc=mc, train_frac=float(tc.train_frac))
     hp = _hyper(tc)
     parts = [jax.tree_util.tree_map(lambda x: np.asarray(x)[:, None], m0)]

@@ -101,8 +101,7 @@ def train_sgd(params, lrs, key, data: Digits, *, wd, batch_size, n_steps, n_fram
     B = v.positive_int(call, "batch_size", batch_size)
     n_steps = v.positive_int(call, "n_steps", n_steps)
     n_frames = v.positive_int(call, "n_frames", n_frames)
-    if n_steps % n_frames:
-        raise ValueError(f"`{call}`: n_steps must be a multiple of n_frames, got {n_steps} and {n_frames}.")
+    v.multiple_of(call, "n_steps", n_steps, n_frames, "n_frames")
     v.non_negative(call, "wd", wd)
     lrs = jnp.asarray(lrs, jnp.float32)
     if lrs.ndim != 1 or not bool(jnp.all(lrs > 0)):

@@ -65,15 +65,11 @@ _TILTED_MIN = float(TILTED.u(TILTED.minima[0]))
 
 
 def check_surface(call: str, surface: str) -> str:
-    if surface not in SURFACES:
-        raise ValueError(f"`{call}`: surface must be one of {SURFACES}, got surface = {surface!r}.")
-    return surface
+    return v.one_of(call, "surface", surface, SURFACES)
 
 
 def check_method(call: str, method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"`{call}`: method must be one of {METHODS}, got method = {method!r}.")
-    return method
+    return v.one_of(call, "method", method, METHODS)
 
 
 class Problem(NamedTuple):

@@ -123,8 +123,7 @@ def saturated_net(methods=NET_METHODS[:4], *, steps: int = 1000, seeds=range(32)
     c = "saturated_net"
     methods = [methods] if isinstance(methods, str) else list(methods)
     for m in methods:
-        if m not in NET_METHODS:
-            raise ValueError(f"`{c}`: method must be one of {NET_METHODS}, got method = {m!r}.")
+        v.one_of(c, "method", m, NET_METHODS)
     steps = v.positive_int(c, "steps", steps)
     config = R.DEFAULT_CONFIG if config is None else config
     keys = jnp.stack([jax.random.key(int(s)) for s in seeds])

@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from shld_jax import _validate as v
 from shld_jax import _resonance as R
 from shld_jax import stats
 
@@ -51,8 +52,7 @@ def replay_law(losses, config=R.DEFAULT_CONFIG):
 def seed_example_interpolated(kind: str = "geometric"):
     """Losses at every step 0..200 interpolated between the seed's printed points,
     geometrically (constant relative decrease) or linearly (constant absolute decrease)."""
-    if kind not in INTERPOLATIONS:
-        raise ValueError(f"`seed_example_interpolated`: kind must be one of {INTERPOLATIONS}, got kind = {kind!r}")
+    v.one_of("seed_example_interpolated", "kind", kind, INTERPOLATIONS)
     s = np.array([p[0] for p in SEED_EXAMPLE], float)
     L = np.array([p[2] for p in SEED_EXAMPLE], float)
     steps = np.arange(0, 201)
