@@ -217,16 +217,25 @@ class DevTools:
 
 IMAGES_JS = ("JSON.stringify(Array.from(document.images).map(i => ({src: (i.getAttribute('src')"
              " || '').slice(0, 80), w: i.naturalWidth, done: i.complete})))")
-# Wait for MathJax 2 to finish typesetting, then report every math element's state.
+# Wait for MathJax 2 to finish typesetting, then report every math element's state. Errors
+# are counted twice over: error elements in the output, and the TeX input jax's signals (a
+# parse error, or an undefined macro: the preloaded noUndefined extension typesets those in
+# red without an error element; MathJax.Hub.signal keeps every posted message).
 MATH_JS = """
 new Promise(resolve => {
   const report = () => {
     const els = Array.from(document.querySelectorAll('.math'));
+    const posted = (typeof MathJax !== 'undefined' && MathJax.Hub) ? MathJax.Hub.signal.posted : [];
+    const messages = posted.filter(m => Array.isArray(m) &&
+        /parse error|undefined control sequence|Math Processing Error/.test(String(m[0])))
+      .map(m => String(m[0]) + ': ' + String(m[1]).slice(0, 80));
     resolve(JSON.stringify({
       mathjax: typeof MathJax !== 'undefined' && !!MathJax.Hub,
       total: els.length,
       typeset: els.filter(e => e.querySelector('.MathJax_CHTML, .MathJax_Display')).length,
-      errors: document.querySelectorAll('.MathJax_Error, merror, .mjx-merror').length,
+      errors: document.querySelectorAll(
+        '.MathJax_Error, merror, .mjx-merror, .mjx-noError').length + messages.length,
+      messages: messages,
       raw: els.filter(e => /\\\\[(\\[]/.test(e.textContent) &&
                            !e.querySelector('.MathJax_CHTML')).map(e => e.textContent.slice(0, 60)),
     }));
@@ -359,7 +368,7 @@ def test_browser_detects_broken_pages(browser):
         '<html><head><link rel="icon" href="_static/favicon.svg">'
         '<script src="_static/mathjax/MathJax.js?config=TeX-AMS_CHTML"></script></head><body>'
         '<img src="nope.png"><span class="math">\\(\\frac{1}{\\)</span>'
-        '<span class="math">\\(x^2\\)</span>'
+        '<span class="math">\\(\\notamacro x\\)</span><span class="math">\\(x^2\\)</span>'
         '<script>console.error("boom"); undefinedFn();</script></body></html>')
     try:
         got = visit(cdp, base + "_broken.html", base)
@@ -367,7 +376,10 @@ def test_browser_detects_broken_pages(browser):
     finally:
         (out / "_broken.html").unlink()
     assert [i["w"] for i in got["images"]] == [0]
-    assert got["math"]["mathjax"] and got["math"]["total"] == 2 and got["math"]["errors"] >= 1
+    m = got["math"]
+    assert m["mathjax"] and m["total"] == 3 and m["typeset"] >= 2, m
+    assert any("parse error" in t for t in m["messages"]), m  # \\frac{1}{
+    assert any("undefined control sequence" in t and "notamacro" in t for t in m["messages"]), m
     text = "\n".join(got["errors"])
     assert "undefinedFn" in text and "boom" in text and "404" in text
 
@@ -390,8 +402,8 @@ def test_every_page_renders_in_chromium(browser):
             if not m["mathjax"]:
                 bad.append("math on the page but MathJax not loaded")
             if m["typeset"] != m["total"] or m["errors"] or m["raw"]:
-                bad.append(f"math: {m['typeset']}/{m['total']} typeset, {m['errors']} errors, "
-                           f"raw: {m['raw'][:3]}")
+                bad.append(f"math: {m['typeset']}/{m['total']} typeset, {m['errors']} errors "
+                           f"{m['messages'][:3]}, raw: {m['raw'][:3]}")
         if bad:
             problems[name] = bad
     assert not problems, problems
