@@ -1,4 +1,5 @@
-"""Every ```python block of the README runs (the front page's snippets must not rot)."""
+"""Every ```python block of the README runs and its asserts on the printed results hold
+(the front page's snippets must not rot)."""
 
 import re
 
@@ -11,6 +12,7 @@ BLOCKS = re.findall(r"```python\n(.*?)```", (paths.repo_root() / "README.md").re
 
 def test_readme_has_snippets():
     assert BLOCKS
+    assert all("assert " in b for b in BLOCKS), "every README snippet checks what it prints"
 
 
 @pytest.mark.parametrize("i", range(len(BLOCKS)))
