@@ -221,12 +221,32 @@ def _check_updates(call: str, updates) -> None:
         raise TypeError(f"`{call}`: updates must be floating arrays (noise is Gaussian), got dtypes {bad}.")
 
 
-def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, *, key
-                               ) -> optax.GradientTransformationExtraArgs:
+SCALES = ("absolute", "rms")
+
+
+def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, *, key,
+                               scale: str = "absolute") -> optax.GradientTransformationExtraArgs:
     """Add ``g·ε`` to the updates, with ``g`` adapted by the seed's gain law from ``value``.
 
-    Put it after ``optax.sgd`` to perturb the parameters directly (the seed's
-    ``x' = x + g·ε`` on the iterate) or before to perturb gradients.
+    With ``scale="absolute"`` (the seed) the noise is ``g·ε``, in the units of whatever the
+    transform receives; with ``scale="rms"`` it is ``g·rms(u)·ε`` with ``rms(u) =
+    ‖u‖₂/sqrt(#u)`` the root mean square of the incoming updates over the whole tree, so ``g``
+    is a noise-to-signal ratio that does not depend on where the transform sits.
+
+    Where it goes in a chain (the README's examples put it first):
+
+    * **first** (before the optimizer): the noise perturbs the gradient, and the optimizer's
+      own scaling (Adam's normalisation, the learning rate) then applies to it. The seed's
+      absolute gains 0.005–0.3 are in gradient units here. This is the README's placement.
+    * **last** (after the optimizer): the noise perturbs the parameter step itself (the seed's
+      ``x' = x + g·ε`` on the iterate). With ``scale="absolute"`` the seed's gains are then in
+      parameter units, far larger than an Adam step of about ``lr``. Use ``scale="rms"`` there.
+
+    Measured on a 64-64-10 MLP on scikit-learn's digits (AdamW lr 1e-3, wd 1e-4, batch 64,
+    2000 steps, 3 seeds; train loss / test accuracy): plain AdamW 0.013–0.014 / 0.972–0.978;
+    absolute noise after AdamW 89–110 / 0.11–0.25 (wrecked); absolute noise before AdamW
+    0.38–0.46 / 0.92–0.94 (hurts: Adam's normalisation makes a gain of 0.3 a large step);
+    ``scale="rms"`` after AdamW 0.013–0.014 / 0.972–0.975 (harmless at the seed's gains).
 
     A step whose incoming updates hold a NaN/inf is skipped: the update is zero, the gain law
     and the PRNG key do not advance, and ``state.n_nonfinite_grad`` counts it (the same rule as
@@ -236,13 +256,15 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
         config: gain-law hyperparameters (default: the seed's).
         key: PRNG key (``jax.random.key``), a raw ``uint32[2]`` key, or an int seed in ``[0, 2**32)``;
             checked here, at construction.
+        scale: ``"absolute"`` (noise ``g·ε``) or ``"rms"`` (noise ``g·rms(updates)·ε``).
 
     Returns:
         ``optax.GradientTransformationExtraArgs`` whose ``update`` takes ``value=loss``.
 
     Example::
 
-        opt = optax.chain(optax.sgd(0.1), stochastic_resonance_noise(key=jax.random.key(0)))
+        opt = optax.chain(stochastic_resonance_noise(key=jax.random.key(0)), optax.adam(1e-3))
+        opt = optax.chain(optax.adamw(1e-3), stochastic_resonance_noise(key=jax.random.key(0), scale="rms"))
         updates, state = opt.update(grads, state, params, value=loss)
     """
     call = "stochastic_resonance_noise"
@@ -252,6 +274,7 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
             f"`{call}`: config must be a StochasticResonanceConfig, got config = {config!r}."
         )
     key0 = v.prng_key(call, "key", key, allow_int=True)
+    v.one_of(call, "scale", scale, SCALES)
 
     def init_fn(params):
         del params
@@ -264,7 +287,11 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
         ok = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(l)) for l in jax.tree_util.tree_leaves(updates)]))
         res = step(state.resonance, value, config)
         rng_key, sample_key = jax.random.split(state.rng_key)
-        noisy = inject(res, updates, sample_key)
+        if scale == "rms":
+            rms = optax.tree.norm(updates) / np.sqrt(max(optax.tree.size(updates), 1))
+            noisy = inject(res._replace(gain=res.gain * rms), updates, sample_key)
+        else:
+            noisy = inject(res, updates, sample_key)
         out = jax.tree_util.tree_map(lambda n: jnp.where(ok, n, jnp.zeros_like(n)), noisy)
         keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
         new_state = StochasticResonanceNoiseState(

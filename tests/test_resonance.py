@@ -190,6 +190,25 @@ def test_optax_noise_has_correct_variance_scaling():
     np.testing.assert_allclose(seen, [0.02, 0.0192, 0.02208, 0.025392, 0.02437632], rtol=1e-6)
 
 
+def test_rms_scale_is_the_absolute_noise_times_the_update_rms():
+    """scale="rms": noise = g·rms(u)·ε with the same ε as scale="absolute"; scale-free in u."""
+    u = {"w": jnp.arange(12.0).reshape(4, 3) - 5.0, "b": jnp.array([0.5, -2.0, 1.0])}
+    rms = float(jnp.sqrt(sum(jnp.sum(l ** 2) for l in jax.tree.leaves(u)) / 15))
+    outs = {}
+    for scale in ("absolute", "rms"):
+        t = stochastic_resonance_noise(key=jax.random.key(3), scale=scale)
+        outs[scale], _ = t.update(u, t.init(u), value=1.0)
+    for a, b, x in zip(jax.tree.leaves(outs["absolute"]), jax.tree.leaves(outs["rms"]), jax.tree.leaves(u)):
+        np.testing.assert_allclose(b - x, rms * (a - x), rtol=1e-5, atol=1e-6)
+    t = stochastic_resonance_noise(key=jax.random.key(3), scale="rms")
+    small = jax.tree.map(lambda l: 1e-4 * l, u)
+    o_small, _ = t.update(small, t.init(small), value=1.0)
+    for a, b in zip(jax.tree.leaves(o_small), jax.tree.leaves(outs["rms"])):
+        np.testing.assert_allclose(a, 1e-4 * b, rtol=1e-4, atol=1e-9)
+    with pytest.raises(ValueError, match="scale must be one of"):
+        stochastic_resonance_noise(key=0, scale="relative")
+
+
 def test_optax_noise_composes_with_chain_and_needs_value():
     opt = optax.chain(optax.sgd(0.1), stochastic_resonance_noise(key=0))
     p = jnp.ones(3)

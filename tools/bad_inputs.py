@@ -225,6 +225,7 @@ def _sr_update(value=1.0, grads=None, key=None, n=2):
 add("resonance", "stochastic_resonance_noise", "config", lambda: sj.stochastic_resonance_noise("x", key=jax.random.key(0)))
 add("resonance", "stochastic_resonance_noise", "key", lambda: sj.stochastic_resonance_noise(key=None))
 add("resonance", "stochastic_resonance_noise", "key", lambda: sj.stochastic_resonance_noise(key="abc"))
+add("resonance", "stochastic_resonance_noise", "scale", lambda: sj.stochastic_resonance_noise(key=0, scale="relative"))
 add("resonance", "stochastic_resonance_noise", "key", lambda: sj.stochastic_resonance_noise(key=jnp.ones(3)))
 add("resonance", "stochastic_resonance_noise", "value", lambda: _sr_update(value=jnp.ones(4)), what="vector value")
 add("resonance", "stochastic_resonance_noise", "value", lambda: _sr_update(value=None))
