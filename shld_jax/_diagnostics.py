@@ -367,6 +367,26 @@ class ConsolidationLRState(NamedTuple):
     count: jax.Array
 
 
+def _check_lr_rule(call, learning_rate, low, high, increase, decrease, every, min_lr, max_lr):
+    lr0 = v.positive(call, "learning_rate", learning_rate)
+    low = v.non_negative(call, "low", low)
+    high = v.positive(call, "high", high)
+    if not low < high:
+        raise ValueError(f"`{call}`: low must be < high, got low = {low}, high = {high}.")
+    inc = v.positive(call, "increase", increase)
+    dec = v.positive(call, "decrease", decrease)
+    every = v.positive_int(call, "every", every)
+    min_lr = v.non_negative(call, "min_lr", min_lr)
+    if not (isinstance(max_lr, (int, float)) and max_lr > min_lr):
+        raise ValueError(f"`{call}`: max_lr must be a number > min_lr = {min_lr}, got max_lr = {max_lr!r}.")
+    if not min_lr <= lr0 <= max_lr:
+        raise ValueError(
+            f"`{call}`: learning_rate must lie in [min_lr, max_lr] = [{min_lr}, {max_lr}], "
+            f"got learning_rate = {lr0}."
+        )
+    return lr0, low, high, inc, dec, every, min_lr, max_lr
+
+
 def consolidation_lr_rule(learning_rate: float, *, low: float = 0.5, high: float = 20.0,
                           increase: float = 1.5, decrease: float = 0.7, every: int = 1,
                           min_lr: float = 0.0, max_lr: float = math.inf
@@ -400,22 +420,8 @@ def consolidation_lr_rule(learning_rate: float, *, low: float = 0.5, high: float
     Reference: seed 002, "Practical Recommendations", item 2.
     """
     call = "consolidation_lr_rule"
-    lr0 = v.positive(call, "learning_rate", learning_rate)
-    low = v.non_negative(call, "low", low)
-    high = v.positive(call, "high", high)
-    if not low < high:
-        raise ValueError(f"`{call}`: low must be < high, got low = {low}, high = {high}.")
-    inc = v.positive(call, "increase", increase)
-    dec = v.positive(call, "decrease", decrease)
-    every = v.positive_int(call, "every", every)
-    min_lr = v.non_negative(call, "min_lr", min_lr)
-    if not (isinstance(max_lr, (int, float)) and max_lr > min_lr):
-        raise ValueError(f"`{call}`: max_lr must be a number > min_lr = {min_lr}, got max_lr = {max_lr!r}.")
-    if not min_lr <= lr0 <= max_lr:
-        raise ValueError(
-            f"`{call}`: learning_rate must lie in [min_lr, max_lr] = [{min_lr}, {max_lr}], "
-            f"got learning_rate = {lr0}."
-        )
+    lr0, low, high, inc, dec, every, min_lr, max_lr = _check_lr_rule(
+        call, learning_rate, low, high, increase, decrease, every, min_lr, max_lr)
 
     def init_fn(params):
         del params

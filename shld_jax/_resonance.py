@@ -282,21 +282,26 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
 
     def update_fn(updates, state, params=None, *, value, **extra_args):
         del params, extra_args
-        value = v.scalar_value(call, "value", value)
-        _check_updates(call, updates)
-        ok = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(l)) for l in jax.tree_util.tree_leaves(updates)]))
-        res = step(state.resonance, value, config)
-        rng_key, sample_key = jax.random.split(state.rng_key)
-        if scale == "rms":
-            rms = optax.tree.norm(updates) / np.sqrt(max(optax.tree.size(updates), 1))
-            noisy = inject(res._replace(gain=res.gain * rms), updates, sample_key)
-        else:
-            noisy = inject(res, updates, sample_key)
-        out = jax.tree_util.tree_map(lambda n: jnp.where(ok, n, jnp.zeros_like(n)), noisy)
-        keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
-        new_state = StochasticResonanceNoiseState(
-            keep(res, state.resonance), keep(rng_key, state.rng_key),
-            state.n_nonfinite_grad + jnp.where(ok, 0, 1).astype(jnp.int32))
-        return out, new_state
+        return _noise_update(call, config, scale, updates, state, value)
 
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
+
+
+def _noise_update(call, config, scale, updates, state, value):
+    """One step of :func:`stochastic_resonance_noise`: gain law, noise, skip on a non-finite update."""
+    value = v.scalar_value(call, "value", value)
+    _check_updates(call, updates)
+    ok = jnp.all(jnp.asarray([jnp.all(jnp.isfinite(l)) for l in jax.tree_util.tree_leaves(updates)]))
+    res = step(state.resonance, value, config)
+    rng_key, sample_key = jax.random.split(state.rng_key)
+    if scale == "rms":
+        rms = optax.tree.norm(updates) / np.sqrt(max(optax.tree.size(updates), 1))
+        noisy = inject(res._replace(gain=res.gain * rms), updates, sample_key)
+    else:
+        noisy = inject(res, updates, sample_key)
+    out = jax.tree_util.tree_map(lambda n: jnp.where(ok, n, jnp.zeros_like(n)), noisy)
+    keep = lambda new, old: jax.tree_util.tree_map(lambda a, b: jnp.where(ok, a, b), new, old)  # noqa: E731
+    new_state = StochasticResonanceNoiseState(
+        keep(res, state.resonance), keep(rng_key, state.rng_key),
+        state.n_nonfinite_grad + jnp.where(ok, 0, 1).astype(jnp.int32))
+    return out, new_state
