@@ -95,6 +95,18 @@ def positive_int(call: str, name: str, value: Any) -> int:
     return int(value)
 
 
+def real_finite(call: str, name: str, x: Any, *, why: str, or_none: bool = False) -> float:
+    """``float(x)``, or ``TypeError`` (not a real number) / ``ValueError`` (NaN/inf, ``why`` it matters)."""
+    alt = " or None" if or_none else ""
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        raise TypeError(f"`{call}`: {name} must be a real number{alt}, got {name} = {x!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"`{call}`: {name} must be finite{alt} ({why}), got {name} = {x!r}")
+    return value
+
+
 def one_of(call: str, name: str, value: Any, allowed) -> Any:
     """Return ``value`` or raise ``ValueError`` unless it is one of ``allowed`` (listed in the message)."""
     try:

@@ -41,7 +41,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from shld_jax import paths, stats
+from shld_jax import _validate, paths, stats
 from shld_jax.stats import FAIL, INCONCLUSIVE, PASS, Outcome
 
 SUPPORTED = "supported"
@@ -63,14 +63,7 @@ READING_OUTCOMES = (PASS, FAIL, INCONCLUSIVE, UNTESTABLE)
 def _opt_finite(where: str, name: str, x) -> float | None:
     if x is None:
         return None
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"`{where}`: {name} must be a real number or None, got {name} = {x!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"`{where}`: {name} must be finite or None (a NaN must not reach the "
-                         f"ledger), got {name} = {x!r}")
-    return v
+    return _validate.real_finite(where, name, x, why="a NaN must not reach the ledger", or_none=True)
 
 
 @dataclasses.dataclass(frozen=True)

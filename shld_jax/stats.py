@@ -20,6 +20,8 @@ from typing import NamedTuple, Sequence
 import numpy as np
 from scipy import stats as _st
 
+from shld_jax import _validate as _v
+
 PASS = "pass"
 FAIL = "fail"
 INCONCLUSIVE = "inconclusive"
@@ -36,14 +38,7 @@ class Outcome(NamedTuple):
 
 
 def _finite(name: str, x, call: str) -> float:
-    try:
-        v = float(x)
-    except (TypeError, ValueError):
-        raise TypeError(f"`stats.{call}`: {name} must be a real number, got {name} = {x!r}") from None
-    if not math.isfinite(v):
-        raise ValueError(f"`stats.{call}`: {name} must be finite (a NaN must not decide a verdict), "
-                         f"got {name} = {x!r}")
-    return v
+    return _v.real_finite(f"stats.{call}", name, x, why="a NaN must not decide a verdict")
 
 
 def _alpha(alpha, call: str) -> float:
@@ -90,6 +85,15 @@ def clopper_pearson(k: int, n: int, confidence: float = 0.9) -> tuple[float, flo
     return float(ci.low), float(ci.high)
 
 
+def _one_sided(lo, hi, at_least, at_most, call, fmt):
+    """Decide ``≥ at_least`` (pass iff lo ≥ b, fail iff hi < b) or ``≤ at_most`` on ``[lo, hi]``."""
+    if at_least is not None:
+        b = _finite("at_least", at_least, call)
+        return _decide(lo, hi, lambda lo, hi: lo >= b, lambda lo, hi: hi < b), fmt.format("≥", b)
+    b = _finite("at_most", at_most, call)
+    return _decide(lo, hi, lambda lo, hi: hi <= b, lambda lo, hi: lo > b), fmt.format("≤", b)
+
+
 def rate(k: int, n: int, *, at_least: float | None = None, at_most: float | None = None,
          alpha: float = 0.05) -> Outcome:
     """Exact test of a claimed rate: ``k`` events in ``n`` trials against ``p ≥ at_least`` or ``p ≤ at_most``.
@@ -103,14 +107,7 @@ def rate(k: int, n: int, *, at_least: float | None = None, at_most: float | None
         raise ValueError("`stats.rate`: give exactly one of at_least, at_most, got "
                          f"at_least = {at_least!r}, at_most = {at_most!r}")
     lo, hi = clopper_pearson(k, n, 1 - 2 * a)
-    if at_least is not None:
-        p0 = _finite("at_least", at_least, "rate")
-        out = _decide(lo, hi, lambda lo, hi: lo >= p0, lambda lo, hi: hi < p0)
-        claim = f"p ≥ {p0:g}"
-    else:
-        p0 = _finite("at_most", at_most, "rate")
-        out = _decide(lo, hi, lambda lo, hi: hi <= p0, lambda lo, hi: lo > p0)
-        claim = f"p ≤ {p0:g}"
+    out, claim = _one_sided(lo, hi, at_least, at_most, "rate", "p {} {:g}")
     text = (f"exact binomial, {claim}: {k}/{n}, {100 * (1 - 2 * a):g} % Clopper–Pearson "
             f"[{lo:.3g}, {hi:.3g}], α = {a:g}")
     return Outcome(out, k / n, (hi - lo) / 2, text)
@@ -195,14 +192,7 @@ def bound(measured, se, *, at_least: float | None = None, at_most: float | None 
         raise ValueError("`stats.bound`: give exactly one of at_least, at_most, got "
                          f"at_least = {at_least!r}, at_most = {at_most!r}")
     lo, hi = _interval(m, s, a, df)
-    if at_least is not None:
-        b = _finite("at_least", at_least, "bound")
-        out = _decide(lo, hi, lambda lo, hi: lo >= b, lambda lo, hi: hi < b)
-        claim = f"≥ {b:.4g}"
-    else:
-        b = _finite("at_most", at_most, "bound")
-        out = _decide(lo, hi, lambda lo, hi: hi <= b, lambda lo, hi: lo > b)
-        claim = f"≤ {b:.4g}"
+    out, claim = _one_sided(lo, hi, at_least, at_most, "bound", "{} {:.4g}")
     text = f"mean {claim}: {100 * (1 - 2 * a):g} % interval [{lo:.4g}, {hi:.4g}], α = {a:g}"
     return Outcome(out, m, s, text)
 
