@@ -443,7 +443,7 @@ def update_regulariser(inner: optax.GradientTransformation, *, omega_scale: floa
     inner = optax.with_extra_args_support(inner)
 
     def init_fn(params):
-        n = sum(x.size for x in jax.tree_util.tree_leaves(params))
+        n = optax.tree.size(params)
         return RegulariserState(inner.init(params), jax.tree_util.tree_map(jnp.zeros_like, params),
                                 jnp.zeros((rank, n), jnp.float32), jnp.zeros([], jnp.int32),
                                 jnp.zeros([], jnp.int32))

@@ -3,6 +3,7 @@
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from jax.flatten_util import ravel_pytree
 
@@ -68,7 +69,7 @@ def test_train_sgd_matches_a_python_loop(data):
 def test_one_sgd_step_has_the_closed_form_noise(data):
     # E‖θ1 − θ0‖² = α²(‖∇ℒ‖² + d·σ²/B) for with-replacement minibatches (σ² population).
     p = mlp.init(jax.random.key(2), (64, 4, 10))
-    d = E.n_params(p)
+    d = int(optax.tree.size(p))
     lr, B, R = 0.5, 4, 1500
     out = E.train_sgd(E._stack(p, R), np.full(R, lr), jax.random.key(3), data, wd=0.0, batch_size=B, n_steps=1,
                       n_frames=1)
@@ -189,6 +190,6 @@ def test_tracked_step_noise_is_alpha2_sigma2_over_B(data):
     out = E.train_sgd(P, np.full(64, lr), jax.random.key(13), data, wd=1e-3, batch_size=B, n_steps=20, n_frames=1,
                       track_noise=True)
     s2 = E.noise_at(jax.tree_util.tree_map(lambda a: a[0], p0), data, 1e-3, key=jax.random.key(0), batch_size=B)["sigma2"]
-    d = E.n_params(jax.tree_util.tree_map(lambda a: a[0], p0))
+    d = int(optax.tree.size(jax.tree_util.tree_map(lambda a: a[0], p0)))
     assert out["noise"].mean() == pytest.approx(lr**2 * d * s2 / B, rel=0.1)
     assert np.all(out["msd"] >= out["noise"] * 0.5)

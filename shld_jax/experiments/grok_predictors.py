@@ -43,6 +43,7 @@ from shld_jax import _sharding as sharding
 from shld_jax import _validate as v
 from shld_jax.data import modular
 from shld_jax.models import grok_mlp as M
+from shld_jax.models._losses import nll
 
 NEVER = -1
 OPTIMISERS = ("adamw", "sgdm", "mixed")  # mixed: per-run Hyper.adam selects AdamW (1) or SGD+momentum (0)
@@ -197,9 +198,7 @@ def train_loss_fn(S: Static, train_idx, n_train):
     w = (jnp.arange(S.n_max) < n_train).astype(jnp.float32)
 
     def f(params):
-        logp = jax.nn.log_softmax(M.apply(params, a, b))
-        nll = -jnp.take_along_axis(logp, y[:, None], axis=1)[:, 0]
-        return jnp.sum(w * nll) / n_train
+        return jnp.sum(w * nll(M.apply(params, a, b), y)[:, 0]) / n_train
     return f
 
 

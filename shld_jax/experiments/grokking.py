@@ -38,6 +38,7 @@ from shld_jax import _validate as v
 from shld_jax import _sharding as sharding
 from shld_jax.data import modular
 from shld_jax.models import grok_mlp as M
+from shld_jax.models import _losses
 
 NEVER = -1
 """Marker for an event (fit, grok, crossing) that did not happen within the run."""
@@ -125,8 +126,7 @@ def measure(params, split: modular.Split, p: int, lr_scale=1.0) -> Metrics:
     tr = jnp.mean(M.per_example_sq_norms(params, a, b, y)) - g2
     logits = M.apply_grid(params)
     _, _, y_all = modular.all_pairs(p)
-    logp = jax.nn.log_softmax(logits)
-    nll = -jnp.take_along_axis(logp, y_all[:, None], axis=1)[:, 0]
+    nll = _losses.nll(logits, y_all)[:, 0]
     hit = (jnp.argmax(logits, -1) == y_all).astype(jnp.float32)
     test = split.test
     return Metrics(

@@ -67,11 +67,6 @@ def _init(key, n, sizes):
     return jax.vmap(lambda k: mlp.init(k, sizes))(jax.random.split(key, n))
 
 
-def n_params(params) -> int:
-    """Number of parameters of ONE model (leaves without a run axis)."""
-    return int(sum(l.size for l in jax.tree_util.tree_leaves(params)))
-
-
 def _stack(params, n):
     return jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n,) + a.shape), params)
 
@@ -272,7 +267,7 @@ def lr_comparison(data: Digits, *, key, grid, batch_size, n_steps, n_seeds, wd, 
     p0 = jax.tree_util.tree_map(lambda a: a[0], P0)
     lam0 = _lam_max(p0, data, wd, key=k_lam, iters=iters)
     noise = noise_at(p0, data, wd, key=k_mb, batch_size=batch_size, n_minibatches=n_minibatches)
-    d = n_params(p0)
+    d = int(optax.tree.size(p0))
     D_read = formula_diffusions(noise, d)
     a_seed = {k: sj.seed_optimal_lr(D, lam0) for k, D in D_read.items()}
     a_stab = sj.stability_limit_lr(lam0)
@@ -307,7 +302,7 @@ def batch_scaling(data: Digits, theta, *, key, base_lr, base_batch, batches, sde
     """
     obj = lambda q: mlp.loss(q, data.x_train, data.y_train, wd)
     L0 = float(obj(theta))
-    d = n_params(theta)
+    d = int(optax.tree.size(theta))
     sigma2 = noise_at(theta, data, wd, key=key, batch_size=base_batch)["sigma2"]
     rows = []
     for rule in ("sqrt", "linear"):

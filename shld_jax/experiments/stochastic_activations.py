@@ -35,6 +35,7 @@ from shld_jax import stats
 from shld_jax._activations import StochA
 from shld_jax.data import text
 from shld_jax.models import gpt
+from shld_jax.models._losses import cross_entropy
 
 
 class RunConfig(NamedTuple):
@@ -113,8 +114,7 @@ def _evaluate(params, val, cfg, rc, key):
     def one(k):
         x, y = text.get_batch(k, val, rc.batch_size, rc.block_size)
         logits, z = ffn_hidden_zero_fraction(params, x, cfg)
-        logp = jax.nn.log_softmax(logits, -1)
-        return -jnp.take_along_axis(logp, y[..., None], -1).mean(), z
+        return cross_entropy(logits, y), z
 
     l, z = jax.lax.map(one, keys)
     return l.mean(), z.mean()

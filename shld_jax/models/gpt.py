@@ -28,8 +28,10 @@ from typing import Any, Callable, NamedTuple, Union
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from shld_jax import _validate as v
+from shld_jax.models._losses import cross_entropy
 
 Params = dict
 Activation = Callable[[jax.Array, Any, bool], jax.Array]
@@ -106,7 +108,8 @@ def init(key, cfg: GPTConfig) -> Params:
 
 
 def n_params(params: Params) -> int:
-    return sum(int(x.size) for x in jax.tree_util.tree_leaves(params))
+    """Number of parameters (``optax.tree.size``)."""
+    return int(optax.tree.size(params))
 
 
 def layer_norm(p, x, eps=1e-5):
@@ -155,8 +158,7 @@ def forward(params: Params, idx, cfg: GPTConfig, *, key=None, train: bool = Fals
 def loss(params: Params, x, y, cfg: GPTConfig, *, key=None, train: bool = False):
     """Mean next-token cross-entropy (nats) of targets ``y [B, T]`` given inputs ``x [B, T]``."""
     logits = forward(params, x, cfg, key=key, train=train)
-    logp = jax.nn.log_softmax(logits, axis=-1)
-    return -jnp.take_along_axis(logp, y[..., None], axis=-1).mean()
+    return cross_entropy(logits, y)
 
 
 def generate(params: Params, prompt, n_new: int, cfg: GPTConfig, *, key, temperature=1.0,

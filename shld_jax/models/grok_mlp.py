@@ -22,8 +22,10 @@ from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
+import optax
 
 from shld_jax import _validate as v
+from shld_jax.models._losses import cross_entropy
 
 
 class Config(NamedTuple):
@@ -59,7 +61,8 @@ def init(key, cfg: Config) -> dict:
 
 
 def n_params(params) -> int:
-    return sum(x.size for x in jax.tree_util.tree_leaves(params))
+    """Number of parameters (``optax.tree.size``)."""
+    return int(optax.tree.size(params))
 
 
 def _tables(params):
@@ -83,8 +86,7 @@ def apply_grid(params):
 
 def loss(params, a, b, y):
     """Mean cross-entropy ``(1/n) Σ_i ℓ_i`` (natural log; ``ln p`` at uniform logits)."""
-    logp = jax.nn.log_softmax(apply(params, a, b))
-    return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+    return cross_entropy(apply(params, a, b), y)
 
 
 def per_example_sq_norms(params, a, b, y):

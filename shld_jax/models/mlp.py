@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from shld_jax import _validate as v
+from shld_jax.models import _losses
 
 
 def init(key, sizes=(64, 64, 10)) -> dict:
@@ -41,8 +42,7 @@ def apply(p: dict, x):
 
 def cross_entropy(p: dict, x, y):
     """Mean softmax cross-entropy of integer labels ``y [n]``."""
-    logp = jax.nn.log_softmax(apply(p, x))
-    return -jnp.mean(jnp.take_along_axis(logp, y[:, None], axis=1))
+    return _losses.cross_entropy(apply(p, x), y)
 
 
 def l2(p: dict):
