@@ -1,6 +1,13 @@
-"""The command line (seed 000's `epsilon-stochastic`, `epsilon-info`, and `shld`), run as
-subprocesses: output lines, exit codes, one-line errors. All processes start in parallel."""
+"""The command line (seed 000's `epsilon-stochastic`, `epsilon-info`, and `shld`): output
+lines, exit codes, one-line errors.
 
+Formatting and errors are checked in process (``cli.main(argv)`` and the entry functions:
+no JAX start-up per case). Subprocesses only where the process itself is the subject: the
+three installed entry points run once each (in parallel), and a closed stdout pipe.
+"""
+
+import contextlib
+import io
 import json
 import os
 import re
@@ -15,26 +22,41 @@ from shld_jax import cli
 from shld_jax.experiments import resonance as E
 
 BIN = Path(sys.executable).parent
-CALLS = {
+# the installed console scripts, as a user runs them
+SCRIPTS = {
     "seed": [str(BIN / "epsilon-stochastic"), "--steps", "25", "--dim", "16", "--seed", "3", "--verbose"],
-    "default": [sys.executable, "-m", "shld_jax.cli", "sr-bench", "--steps", "0"],
-    "json": [sys.executable, "-m", "shld_jax.cli", "sr-bench", "--json", "--surface", "plateau",
-             "--baseline", "--repeats", "2", "--steps", "20", "--dim", "8", "--seed", "5"],
-    "text": [sys.executable, "-m", "shld_jax.cli", "sr-bench", "--surface", "double-well",
-             "--baseline", "--repeats", "3", "--steps", "10", "--dim", "8"],
     "info": [str(BIN / "epsilon-info")],
-    "neg_steps": [str(BIN / "epsilon-stochastic"), "--steps", "-5"],
-    "zero_dim": [sys.executable, "-m", "shld_jax.cli", "sr-bench", "--dim", "0"],
     "bad_surface": [str(BIN / "shld"), "sr-bench", "--surface", "saddle"],
 }
+# the same functions, called in process: (entry function, argv)
+IN_PROCESS = {
+    "default": ("main", ["sr-bench", "--steps", "0"]),
+    "json": ("main", ["sr-bench", "--json", "--surface", "plateau", "--baseline", "--repeats", "2",
+                      "--steps", "20", "--dim", "8", "--seed", "5"]),
+    "text": ("main", ["sr-bench", "--surface", "double-well", "--baseline", "--repeats", "3",
+                      "--steps", "10", "--dim", "8"]),
+    "neg_steps": ("epsilon_stochastic", ["--steps", "-5"]),
+    "zero_dim": ("main", ["sr-bench", "--dim", "0"]),
+}
+
+
+def _call(fn, argv):
+    """``(exit status, stdout, stderr)`` of ``cli.<fn>(argv)``, argparse's SystemExit included."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            rc = getattr(cli, fn)(argv)
+        except SystemExit as e:
+            rc = e.code
+    return rc, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")
 def runs():
     env = {**os.environ, "JAX_PLATFORMS": "cpu"}
     procs = {k: subprocess.Popen(c, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-             for k, c in CALLS.items()}
-    out = {}
+             for k, c in SCRIPTS.items()}
+    out = {k: _call(fn, argv) for k, (fn, argv) in IN_PROCESS.items()}
     for k, p in procs.items():
         so, se = p.communicate(timeout=120)
         out[k] = (p.returncode, so, se)
