@@ -126,16 +126,20 @@ DEVICE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def _run_with_devices(n):
+def _start_with_devices(n):
     env = {**os.environ, "XLA_FLAGS": f"--xla_force_host_platform_device_count={n}", "JAX_PLATFORMS": "cpu"}
-    out = subprocess.run([sys.executable, "-c", DEVICE_SCRIPT.format(n=n)], env=env, capture_output=True,
-                         text=True, timeout=300)
-    assert out.returncode == 0, out.stderr[-2000:]
-    return out.stdout.strip().splitlines()[-1]
+    return subprocess.Popen([sys.executable, "-c", DEVICE_SCRIPT.format(n=n)], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
+@pytest.mark.slow  # three JAX processes (about 15 s, run in parallel); `-m "not slow"` skips it
 def test_results_are_bitwise_identical_on_1_2_and_4_devices():
-    h = {n: _run_with_devices(n) for n in (1, 2, 4)}
+    procs = {n: _start_with_devices(n) for n in (1, 2, 4)}
+    h = {}
+    for n, p in procs.items():
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, f"{n} devices: " + err[-2000:]
+        h[n] = out.strip().splitlines()[-1]
     assert h[1] == h[2] == h[4]
 
 

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+pytestmark = pytest.mark.slow  # real processes: about 25 s
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Everything a host needs for a multi-process run is in this worker; README.md ("On several
