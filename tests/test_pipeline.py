@@ -175,6 +175,21 @@ print("written", flush=True)
 time.sleep(60)"""
 
 
+@pytest.mark.parametrize("nb", pipeline.select([]), ids=lambda p: p.stem)
+def test_every_notebook_has_its_jupytext_pair_in_sync(nb):
+    pair = nb.with_suffix(".py")
+    assert pair.exists(), f"{pair.name} missing: run `python tools/pipeline.py pair`"
+    assert pair.read_text(encoding="utf-8") == pipeline.text_pair(nbformat.read(nb, as_version=4)), (
+        f"{pair.name} is out of date with {nb.name}: run `python tools/pipeline.py pair {nb.stem[:2]}`")
+    import jupytext
+
+    back = jupytext.reads(pair.read_text(encoding="utf-8"), fmt="py:percent")
+    nbd = nbformat.read(nb, as_version=4)
+    assert [c.source.rstrip("\n") for c in back.cells] == [c.source.rstrip("\n") for c in nbd.cells]
+    assert ["parameters" in c.metadata.get("tags", []) for c in back.cells] == [
+        "parameters" in c.metadata.get("tags", []) for c in nbd.cells]
+
+
 def test_a_killed_pipeline_leaves_the_committed_files(tmp_path, figs):
     figs.mkdir()
     (figs / "out.txt").write_text("old")

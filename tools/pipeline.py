@@ -3,6 +3,7 @@
     python tools/pipeline.py figures [--cell-timeout S] [NB ...]  # full runs, in place
     python tools/pipeline.py quick OUTDIR [NB ...]                # parameterised copies for nbval
     python tools/pipeline.py strip NB.ipynb ...                   # remove volatile metadata
+    python tools/pipeline.py pair [NB ...]                        # rewrite the jupytext .py pairs
 
 ``figures`` runs each notebook with papermill (``cwd`` = ``notebooks/``) under a per-cell
 execution timeout (papermill's ``execution_timeout``, i.e. nbclient's ``timeout``; default
@@ -24,6 +25,11 @@ XLA warnings) and widget views; consecutive stream outputs are merged with nbcon
 ``parameters`` cell with papermill's own ``prepare_only`` run (no execution): nbval then
 runs the copy once and compares ``# NBVAL_CHECK_OUTPUT`` cells with the committed
 full-run outputs.
+
+Every committed notebook has a jupytext pair ``NN_name.py`` (``py:percent``, inputs only,
+cell tags kept so the ``parameters`` cell survives a round trip) for review in a diff;
+``figures`` and ``strip`` rewrite it with the notebook, and ``notebooks/jupytext.toml`` makes
+JupyterLab's jupytext keep the two in sync while editing.
 """
 
 from __future__ import annotations
@@ -90,6 +96,21 @@ def strip(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     nb, _ = CoalesceStreamsPreprocessor().preprocess(nb, {})
     nb.nbformat_minor = max(nb.get("nbformat_minor", 4), 4)
     return nb
+
+
+def text_pair(nb: nbformat.NotebookNode) -> str:
+    """The notebook's jupytext ``py:percent`` text (inputs and cell tags; no outputs or metadata)."""
+    import jupytext
+    from jupytext.config import JupytextConfiguration
+
+    cfg = JupytextConfiguration(notebook_metadata_filter="-all", cell_metadata_filter="tags,-all")
+    return jupytext.writes(nb, fmt="py:percent", config=cfg)
+
+
+def _write_text(text: str, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def _write(nb, path: Path) -> None:
@@ -216,6 +237,7 @@ def run_full(nb_path: Path, *, cell_timeout: int = CELL_TIMEOUT) -> list[Path]:
             nb = strip(nbformat.read(out, as_version=4))
         moved = _publish(staging, target)
         _write(nb, nb_path)
+        _write_text(text_pair(nb), nb_path.with_suffix(".py"))
         return moved
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -280,6 +302,8 @@ def main(argv: list[str]) -> int:
     q.add_argument("nb", nargs="*")
     s = sub.add_parser("strip", help="remove volatile metadata in place")
     s.add_argument("files", nargs="+", type=Path)
+    j = sub.add_parser("pair", help="rewrite the jupytext .py pairs of the committed notebooks")
+    j.add_argument("nb", nargs="*")
     a = p.parse_args(argv)
     if a.cmd == "figures":
         timeout = _timeout_arg(str(a.cell_timeout))
@@ -298,8 +322,14 @@ def main(argv: list[str]) -> int:
         for out in prepare_quick(a.outdir, select(a.nb)):
             print(out)
         return 0
+    if a.cmd == "pair":
+        for nb in select(a.nb):
+            _write_text(text_pair(nbformat.read(nb, as_version=4)), nb.with_suffix(".py"))
+        return 0
     for path in a.files:
-        _write(strip(nbformat.read(path, as_version=4)), path)
+        nb = strip(nbformat.read(path, as_version=4))
+        _write(nb, path)
+        _write_text(text_pair(nb), path.with_suffix(".py"))
     return 0
 
 
