@@ -94,18 +94,8 @@ def _train_phase(params, opt_state, keys, data, cfg, rc, n, start, lr=None):
 def ffn_hidden_zero_fraction(params, x, cfg: gpt.GPTConfig):
     """Forward at inference (deterministic activation), returning the loss-free logits and the
     fraction of exactly-zero FFN hidden units, averaged over layers. ``x [B, T]``."""
-    act = gpt.get_activation(cfg.act)
-    B, T = x.shape
-    h = params["wte"][x] + params["wpe"][:T]
-    zeros = []
-    for blk in params["blocks"]:
-        h = h + gpt.attention(blk["attn"], gpt.layer_norm(blk["ln1"], h), cfg.n_head)
-        m = blk["mlp"]
-        a = act(gpt.layer_norm(blk["ln2"], h) @ m["w_fc"] + m["b_fc"], None, False)
-        zeros.append(jnp.mean(a == 0))
-        h = h + a @ m["w_proj"] + m["b_proj"]
-    h = gpt.layer_norm(params["ln_f"], h)
-    return h @ params["wte"].T, jnp.mean(jnp.stack(zeros))
+    logits, hidden = gpt.forward(params, x, cfg, return_hidden=True)
+    return logits, jnp.mean(jnp.stack([jnp.mean(a == 0) for a in hidden]))
 
 
 def _evaluate(params, val, cfg, rc, key):

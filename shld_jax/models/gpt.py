@@ -133,14 +133,17 @@ def attention(p, x, n_head):
 
 
 def mlp(p, x, act, key, train):
+    """FFN ``act(x W_fc + b_fc) W_proj + b_proj``; returns the output and the hidden layer."""
     h = act(x @ p["w_fc"] + p["b_fc"], key, train)
-    return h @ p["w_proj"] + p["b_proj"]
+    return h @ p["w_proj"] + p["b_proj"], h
 
 
-def forward(params: Params, idx, cfg: GPTConfig, *, key=None, train: bool = False):
+def forward(params: Params, idx, cfg: GPTConfig, *, key=None, train: bool = False,
+            return_hidden: bool = False):
     """Logits ``[B, T, V]`` for token ids ``idx [B, T]`` (``T ≤ block_size``).
 
-    ``key`` (optional) is split into one key per layer for the FFN activation.
+    ``key`` (optional) is split into one key per layer for the FFN activation. With
+    ``return_hidden=True`` also the FFN hidden activations, one ``[B, T, 4·n_embd]`` per layer.
     """
     B, T = idx.shape
     if T > cfg.block_size:
@@ -148,11 +151,15 @@ def forward(params: Params, idx, cfg: GPTConfig, *, key=None, train: bool = Fals
     act = get_activation(cfg.act)
     keys = [None] * cfg.n_layer if key is None else list(jax.random.split(key, cfg.n_layer))
     x = params["wte"][idx] + params["wpe"][:T]
+    hidden = []
     for blk, k in zip(params["blocks"], keys):
         x = x + attention(blk["attn"], layer_norm(blk["ln1"], x), cfg.n_head)
-        x = x + mlp(blk["mlp"], layer_norm(blk["ln2"], x), act, k, train)
+        y, h = mlp(blk["mlp"], layer_norm(blk["ln2"], x), act, k, train)
+        x = x + y
+        hidden.append(h)
     x = layer_norm(params["ln_f"], x)
-    return x @ params["wte"].T   # weight tying (as in GPT-2 / nanoGPT)
+    logits = x @ params["wte"].T   # weight tying (as in GPT-2 / nanoGPT)
+    return (logits, hidden) if return_hidden else logits
 
 
 def loss(params: Params, x, y, cfg: GPTConfig, *, key=None, train: bool = False):
