@@ -141,16 +141,9 @@ def step(state: ResonanceState, metric, config: StochasticResonanceConfig = DEFA
     )
 
 
-def _normal_like(key, tree):
-    leaves, treedef = jax.tree_util.tree_flatten(tree)
-    keys = jax.random.split(key, max(len(leaves), 1))
-    noise = [jax.random.normal(k, jnp.shape(x), jnp.result_type(x)) for k, x in zip(keys, leaves)]
-    return jax.tree_util.tree_unflatten(treedef, noise)
-
-
 def inject(state: ResonanceState, x, key):
     """``x + g·ε`` leaf-wise for a pytree ``x`` of float arrays (one key split per leaf)."""
-    eps = _normal_like(key, x)
+    eps = optax.tree.random_like(key, x, jax.random.normal)
     return jax.tree_util.tree_map(lambda a, e: a + state.gain.astype(e.dtype) * e, x, eps)
 
 

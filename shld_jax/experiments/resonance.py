@@ -147,9 +147,9 @@ def _run(keys, method_ids, const_gain, *, surface, dim, steps, lr, config, eta, 
             loss = tot / dim
             before = noise_std(sa, sr, t)
             sa, sr = R.step(sa, loss, cfg_abs), R.step(sr, loss, cfg_rel)
-            # same key stream as `stochastic_resonance_noise`: split, then one key per leaf
+            # the key stream of `stochastic_resonance_noise`: split, then `inject`'s own draw
             k, sk = jax.random.split(k)
-            eps = jax.random.normal(jax.random.split(sk, 1)[0], th.shape, th.dtype)
+            eps = optax.tree.random_like(sk, th, jax.random.normal)
             th = th - lr * g + noise_std(sa, sr, t) * eps
             return (th, sa, sr, k), (loss, before)
 
