@@ -347,32 +347,32 @@ def digits_data(seed, *, n_train, n_test, label_noise=(0.0,)):
         dict: ``x_tr [n, 64]``, ``ys_tr [L, n, 10]``, ``x_te [m, 64]``, ``y_te [m, 10]``,
         ``label_noise [L]``, ``flipped [L]`` (fraction of training labels actually changed).
     """
-    from sklearn.datasets import load_digits
+    from shld_jax.data import digits
 
     n_train = v.positive_int("digits_data", "n_train", n_train)
     n_test = v.positive_int("digits_data", "n_test", n_test)
     rhos = np.atleast_1d(np.asarray(label_noise, float))
     for r in rhos:
         v.in_range("digits_data", "label_noise", r, 0.0, 1.0)
-    ds = load_digits()
-    if n_train + n_test > len(ds.target):
-        raise ValueError(f"`digits_data`: n_train + n_test must be <= {len(ds.target)}, got {n_train + n_test}.")
+    x, target = digits.load()
+    if n_train + n_test > len(target):
+        raise ValueError(f"`digits_data`: n_train + n_test must be <= {len(target)}, got {n_train + n_test}.")
     rng = np.random.default_rng(seed)
-    idx = rng.permutation(len(ds.target))
+    idx = rng.permutation(len(target))
     tr, te = idx[:n_train], idx[n_train:n_train + n_test]
-    x = ds.data.astype(float)
+    x = x.astype(float)
     mu = x[tr].mean(0)
     scale = np.sqrt(np.mean(np.sum((x[tr] - mu) ** 2, 1)) / x.shape[1])
     x = (x - mu) / scale
     u, rand = rng.random(n_train), rng.integers(0, 10, n_train)
     eye = np.eye(10)
-    labels = [np.where(u < r, rand, ds.target[tr]) for r in rhos]
+    labels = [np.where(u < r, rand, target[tr]) for r in rhos]
     return {
         "x_tr": x[tr], "x_te": x[te],
         "ys_tr": np.stack([eye[lab] for lab in labels]),
-        "y_te": eye[ds.target[te]],
+        "y_te": eye[target[te]],
         "label_noise": rhos,
-        "flipped": np.array([np.mean(lab != ds.target[tr]) for lab in labels]),
+        "flipped": np.array([np.mean(lab != target[tr]) for lab in labels]),
     }
 
 

@@ -43,10 +43,10 @@ class Digits(NamedTuple):
 
 def load_digits_data(n_test: int = 360, seed: int = 0) -> Digits:
     """scikit-learn's bundled digits, split by a fixed permutation (deterministic, offline)."""
-    from sklearn.datasets import load_digits
+    from shld_jax.data import digits
 
     n_test = v.positive_int("load_digits_data", "n_test", n_test)
-    X, y = load_digits(return_X_y=True)
+    X, y = digits.load()
     if n_test >= len(X):
         raise ValueError(f"`load_digits_data`: n_test must be < {len(X)}, got n_test = {n_test}.")
     perm = np.random.default_rng(seed).permutation(len(X))
