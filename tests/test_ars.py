@@ -389,3 +389,27 @@ def test_state_records_effective_lr_and_betas():
     opt = A.ars(sched, key=jax.random.key(1), use_gate=False, jitter_scale=0.0)
     _, ss = run(opt, [1.0, 1.0])
     np.testing.assert_allclose(ss[1].lr, 0.9, rtol=1e-6)   # schedule value at count 1
+
+
+def test_cell_table_rates_intervals_and_means():
+    """Per cell: the divergence count with its exact interval, and t intervals over the runs that
+    did not diverge (a single survivor has no interval; none gives NaN)."""
+    from scipy import stats as st
+
+    from shld_jax import stats
+    from shld_jax.experiments import ars_ablation as A
+
+    res = {"method": np.array(["a"] * 4 + ["b"] * 2), "prov": np.array(["shift"] * 6),
+           "lr": np.array([0.1] * 6), "seed": np.array([3, 2, 1, 0, 0, 1])}
+    summ = {"diverged": np.array([False, False, True, False, True, True]),
+            "peak_wnorm": np.array([1.0, 2.0, 30.0, 4.0, 5.0, 6.0]),
+            "final": np.array([2.0, 3.0, np.nan, 4.0, np.nan, np.nan]),
+            "recover": np.array([10, 20, -1, 30, -1, -1])}
+    rows = A.cell_table(summ, res, ["a", "b", "c"], ["shift"], [0.1], confidence=0.9)
+    assert [r["method"] for r in rows] == ["a", "b"]  # no runs of "c": no row
+    a, b = rows
+    assert (a["n"], a["k_div"], a["div"]) == (4, 1, 0.25)
+    assert (a["div_lo"], a["div_hi"]) == stats.clopper_pearson(1, 4, 0.9)
+    assert a["peak_wnorm"] == 3.0 and a["final"] == 3.0 and a["recover"] == 20.0
+    assert a["final_ci"] == pytest.approx(st.t.ppf(0.95, 2) * 1.0 / np.sqrt(3))
+    assert b["div"] == 1.0 and np.isnan(b["final"]) and np.isnan(b["final_ci"])

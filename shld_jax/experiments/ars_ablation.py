@@ -38,6 +38,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import scipy.stats
 
 from shld_jax import _ars as A
 from shld_jax import _sharding as sharding
@@ -336,25 +337,24 @@ def cell_table(summ: dict, res: dict, methods, provs, lrs, *, confidence: float 
     """One row per (provocation, lr): divergence rate with its exact interval, final loss and
     recovery steps (mean and t interval over the runs that did not diverge), peak weight norm."""
     rows = []
-    for m, p, lr in ((m, p, lr) for m in methods for p in provs for lr in lrs):
-        if True:
-            i = select(res, m, p, lr)
-            if not len(i):
-                continue
-            k, nn = int(summ["diverged"][i].sum()), len(i)
-            lo, hi = stats.clopper_pearson(k, nn, confidence)
-            ok = i[~summ["diverged"][i]]
-            row = dict(method=m, prov=p, lr=float(lr), n=nn, k_div=k, div=k / nn, div_lo=lo, div_hi=hi,
-                       peak_wnorm=float(np.median(summ["peak_wnorm"][i])))
-            for name in ("final", "recover"):
-                x = summ[name][ok].astype(float)
-                if len(x) >= 2:
-                    m, se, df = stats.mean_se(x)
-                    q = float(stats._st.t.ppf(0.5 + confidence / 2, df))
-                    row[name], row[name + "_ci"] = m, q * se
-                else:
-                    row[name], row[name + "_ci"] = (float(x[0]) if len(x) else float("nan")), float("nan")
-            rows.append(row)
+    for method, p, lr in ((m, p, lr) for m in methods for p in provs for lr in lrs):
+        i = select(res, method, p, lr)
+        if not len(i):
+            continue
+        k, nn = int(summ["diverged"][i].sum()), len(i)
+        lo, hi = stats.clopper_pearson(k, nn, confidence)
+        ok = i[~summ["diverged"][i]]
+        row = dict(method=method, prov=p, lr=float(lr), n=nn, k_div=k, div=k / nn, div_lo=lo, div_hi=hi,
+                   peak_wnorm=float(np.median(summ["peak_wnorm"][i])))
+        for name in ("final", "recover"):
+            x = summ[name][ok].astype(float)
+            if len(x) >= 2:
+                mean, se, df = stats.mean_se(x)
+                q = float(scipy.stats.t.ppf(0.5 + confidence / 2, df))
+                row[name], row[name + "_ci"] = mean, q * se
+            else:
+                row[name], row[name + "_ci"] = (float(x[0]) if len(x) else float("nan")), float("nan")
+        rows.append(row)
     return rows
 
 
