@@ -307,7 +307,7 @@ def test_smooth_and_summarize_on_synthetic_runs():
     s = E.summarize(dict(m, dead=d2), setup, w=2)
     assert s["diverged"][1] and s["t_div"][1] == 25
     with pytest.raises(ValueError, match="horizon"):
-        E.Setup(horizon=0).check()
+        E.Setup(horizon=0).validate()
 
 
 def test_ledger_outcomes_by_hand():

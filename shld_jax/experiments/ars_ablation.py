@@ -90,8 +90,9 @@ class Setup(NamedTuple):
     def n_steps(self) -> int:
         return self.warm_steps + self.horizon
 
-    def check(self):
-        gpt.check_config(self.cfg)
+    def validate(self) -> "Setup":
+        """``self``, or a ``ValueError`` naming the bad field (the package's config convention)."""
+        self.cfg.validate()
         for n in ("batch_size", "pretrain_steps", "warm_steps", "horizon", "window", "div_k"):
             v.positive_int("Setup", n, getattr(self, n))
         for n in ("pretrain_lr", "tau", "ramp_factor", "div_mult"):
@@ -225,7 +226,7 @@ def run(setup: Setup, specs, *, key, methods: tuple = tuple(METHODS), chunk: int
     (seed ``s`` gets the same key in every method, provocation and lr: paired comparisons).
     Returns ``dict(method, prov, lr, seed, ramp [R], metrics {name: [R, n_steps]}, seconds)``.
     """
-    setup.check()
+    setup.validate()
     specs = [tuple(s) + (setup.ramp_factor,) * (5 - len(s)) for s in specs]
     if not specs:
         raise ValueError("`run`: specs must hold at least one (method, provocation, lr, seed).")

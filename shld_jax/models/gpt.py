@@ -63,6 +63,16 @@ class GPTConfig(NamedTuple):
     n_embd: int = 64       # d; the feed-forward width is 4·d
     act: Union[str, Activation] = "gelu"
 
+    def validate(self) -> "GPTConfig":
+        """``self``, or a ``ValueError`` naming the bad field (the package's config convention)."""
+        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            v.positive_int("GPTConfig", name, getattr(self, name))
+        if self.n_embd % self.n_head:
+            raise ValueError(f"`GPTConfig`: n_embd must be divisible by n_head, got n_embd = "
+                             f"{self.n_embd}, n_head = {self.n_head}.")
+        get_activation(self.act)
+        return self
+
 
 def get_activation(act) -> Activation:
     """The ``act(x, key, train)`` callable for a name in :data:`ACTIVATIONS` or a callable."""
@@ -74,21 +84,10 @@ def get_activation(act) -> Activation:
     return ACTIVATIONS[act]
 
 
-def check_config(cfg: GPTConfig) -> GPTConfig:
-    """Validate ``cfg`` eagerly (clear ``ValueError`` naming the field)."""
-    for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
-        v.positive_int("GPTConfig", name, getattr(cfg, name))
-    if cfg.n_embd % cfg.n_head:
-        raise ValueError(f"`GPTConfig`: n_embd must be divisible by n_head, got n_embd = "
-                         f"{cfg.n_embd}, n_head = {cfg.n_head}.")
-    get_activation(cfg.act)
-    return cfg
-
-
 def init(key, cfg: GPTConfig) -> Params:
     """GPT-2 initialisation: N(0, 0.02²) weights, zero biases, residual projections scaled by
     ``1/sqrt(2·n_layer)``, LayerNorm gain 1. Returns the params pytree."""
-    check_config(cfg)
+    cfg.validate()
     d, V, T, L = cfg.n_embd, cfg.vocab_size, cfg.block_size, cfg.n_layer
     std, std_res = 0.02, 0.02 / math.sqrt(2 * L)
     keys = iter(jax.random.split(key, 2 + 4 * L))
