@@ -6,7 +6,7 @@
                   [--repeats N] [--json]
     shld info
 
-The benchmark is :func:`shld_jax.experiments.resonance.benchmark` with method ``sr``
+The benchmark is :func:`shld_jax._sr_bench.benchmark` with method ``sr``
 (gradient descent plus the seed's adaptive noise on the iterate). Output lines follow the
 seed's example::
 
@@ -90,7 +90,7 @@ def _fmt(values, fmt="{:.6f}"):
 def run_bench(steps, dim, seed, verbose=False, surface="quadratic", baseline=False, repeats=1,
               as_json=False, out=None):
     """Run the benchmark and print the seed's lines (or JSON); return the result dict."""
-    from shld_jax.experiments import resonance as E
+    from shld_jax import _sr_bench as E
 
     out = sys.stdout if out is None else out
     seeds = list(range(seed, seed + repeats))

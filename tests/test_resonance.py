@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from shld_jax import _resonance as R
+from shld_jax import _sr_bench
 from shld_jax.experiments import resonance as E
 from shld_jax._resonance import (StochasticResonanceConfig, StochasticResonanceInjector,
                                 stochastic_resonance_noise)
@@ -293,7 +294,7 @@ def test_benchmark_sr_path_equals_optax_chain():
     for t in range(steps):
         loss = E.surface_loss(surf, th, prob.target)
         assert float(loss) == pytest.approx(r["loss"][0, t], rel=1e-5)
-        g = jax.grad(lambda x: jnp.sum(E._f(surf, x, prob.target)))(th)
+        g = jax.grad(lambda x: jnp.sum(_sr_bench._f(surf, x, prob.target)))(th)
         upd, st = opt.update(g, st, th, value=loss)
         th = optax.apply_updates(th, upd)
     assert float(E.surface_loss(surf, th, prob.target)) == pytest.approx(r["loss"][0, -1], rel=1e-4)

@@ -26,15 +26,9 @@ import optax
 
 from shld_jax import _resonance as R
 from shld_jax import _validate as v
+from shld_jax._sr_bench import method_seed_grid  # noqa: F401  (shared with the benchmark)
 
 NET_METHODS = ("none", "sr", "constant", "annealed", "sr-relative")
-
-
-def method_seed_grid(one, keys, method_ids):
-    """``one(key, method)`` over the ``[n_methods, n_seeds]`` grid with a single flat ``vmap``."""
-    nm, ns = method_ids.shape[0], keys.shape[0]
-    out = jax.vmap(one)(jnp.tile(keys, nm), jnp.repeat(method_ids, ns))
-    return jax.tree.map(lambda x: x.reshape(nm, ns, *x.shape[1:]), out)
 
 
 class NetProblem(NamedTuple):
