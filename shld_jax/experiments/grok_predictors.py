@@ -44,8 +44,8 @@ from shld_jax import _validate as v
 from shld_jax.data import modular
 from shld_jax.models import grok_mlp as M
 from shld_jax.models._losses import nll
+from shld_jax._langevin import NEVER  # one sentinel for an event that did not happen
 
-NEVER = -1
 OPTIMISERS = ("adamw", "sgdm", "mixed")  # mixed: per-run Hyper.adam selects AdamW (1) or SGD+momentum (0)
 
 

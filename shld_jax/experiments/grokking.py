@@ -39,9 +39,8 @@ from shld_jax import _sharding as sharding
 from shld_jax.data import modular
 from shld_jax.models import grok_mlp as M
 from shld_jax.models import _losses
+from shld_jax._langevin import NEVER  # one sentinel for an event that did not happen
 
-NEVER = -1
-"""Marker for an event (fit, grok, crossing) that did not happen within the run."""
 
 
 class TrainConfig(NamedTuple):
