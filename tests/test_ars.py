@@ -1,5 +1,6 @@
 """Tests of Adaptive Resonance Suppression (shld_jax._ars), seed 001."""
 
+import functools
 import math
 
 import jax
@@ -335,12 +336,17 @@ def test_ledger_outcomes_by_hand():
 
 
 # ---------------------------------------------------------------- reliability ([2.4], [2.5])
+@functools.cache
+def _skip_opt():  # one compiled update for every hypothesis example (a compile costs ~1.5 s)
+    opt = A.ars(adamw(), key=jax.random.key(0), window=5)
+    return opt, jax.jit(opt.update)
+
+
 @settings(max_examples=15, deadline=None)
 @given(bad_step=st.integers(0, 5), leaf=st.sampled_from(["w", "b"]),
        bad=st.sampled_from([float("nan"), float("inf"), -float("inf")]))
 def test_nonfinite_gradient_with_finite_loss_is_skipped_and_counted(bad_step, leaf, bad):
-    opt = A.ars(adamw(), key=jax.random.key(0), window=5)
-    upd = jax.jit(opt.update)
+    opt, upd = _skip_opt()
     s = opt.init(PARAMS)
     for i in range(6):
         g = grads(i)
