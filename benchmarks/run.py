@@ -241,10 +241,7 @@ def goals(lang):
     return out
 
 
-def render(mach, lang, others, makes, size, loads, wall, mm=None):
-    L = []
-    a = L.append
-    n, steps = SIZES[size]
+def _render_header(a, mach, size, loads, wall):
     a("# Benchmarks\n")
     a("Written by `make bench` (`benchmarks/run.py`); do not edit by hand. "
       "Absolute times belong to the machine below; compare ratios.\n")
@@ -270,6 +267,9 @@ def render(mach, lang, others, makes, size, loads, wall, mm=None):
     a(f"| commit | {mach['commit']} |")
     a(f"| total wall time of this run | " + (f"{wall / 60:.1f} min" if wall == wall else "not recorded") + " |\n")
 
+
+def _render_langevin(a, lang, size):
+    n, steps = SIZES[size]
     a("## Langevin ensemble throughput: one interleaved run against every peer\n")
     a(f"Overdamped Langevin, Euler–Maruyama, float32, double well `u(x) = (x² − 1)²`, dt = 0.01, D = 0.5, "
       f"x₀ = −1; {n:,} particles × {steps:,} steps. All peers run in **one process**, warmed up (compile "
@@ -298,6 +298,9 @@ def render(mach, lang, others, makes, size, loads, wall, mm=None):
             a(f"| `{k}` | {r['what']} | {_fmt_rate(r['rate'])} ({_fmt_rate(r['rate_worst'])}–"
               f"{_fmt_rate(r['rate_best'])}) | {_fmt_rate(r['rate_per_cpu_s'])} | {xw} | {xc} |")
         a("")
+
+
+def _render_goals(a, lang):
     a(f"### Goals (issue [2.7]): engine on all {NPROC} devices, one run\n")
     a("| engine | peer | target | per wall-second | per CPU-second |\n|---|---|---|---|---|")
 
@@ -316,7 +319,8 @@ def render(mach, lang, others, makes, size, loads, wall, mm=None):
       "(`noise=\"box-muller\"`, validated in `tests/test_normal.py` and `benchmarks/validate_normal.py`).\n")
     a(_reading(lang))
 
-    a(scale_estimates(lang, mm or {}))
+
+def _render_others(a, others):
     a("## Other benchmarks\n")
     for name, o in others.items():
         a(f"### {name}\n")
@@ -326,6 +330,9 @@ def render(mach, lang, others, makes, size, loads, wall, mm=None):
         a(f"`benchmarks/{name}` {o['args']} (wall {o['wall_s']:.0f} s, its own device choice)\n")
         a(_render_json(o["result"]))
         a("")
+
+
+def _render_makes(a, makes):
     a("## `make` wall times\n")
     if not makes:
         a("Not measured in this run (`python benchmarks/run.py --make-times` times `make test`; "
@@ -342,6 +349,18 @@ def render(mach, lang, others, makes, size, loads, wall, mm=None):
         if not any(m["target"] == "figures" for m in makes):
             a("\n`make figures` not timed (pass `--make-figures`; it re-executes every notebook).")
         a("")
+
+
+def render(mach, lang, others, makes, size, loads, wall, mm=None):
+    """BENCHMARKS.md from the measurements: machine, Langevin peers, goals, scale, others, make times."""
+    L = []
+    a = L.append
+    _render_header(a, mach, size, loads, wall)
+    _render_langevin(a, lang, size)
+    _render_goals(a, lang)
+    a(scale_estimates(lang, mm or {}))
+    _render_others(a, others)
+    _render_makes(a, makes)
     return "\n".join(L) + "\n"
 
 
@@ -467,6 +486,20 @@ def _reading(lang):
     return "\n".join(lines) + "\n"
 
 
+def _rerender(src: Path, out: Path, timeout: float) -> None:
+    """BENCHMARKS.md again from a saved BENCHMARKS.json (the matmul probe runs only if it lacks one)."""
+    d = json.loads(src.read_text())
+    lang = {int(k): v for k, v in d["langevin"].items()}
+    mm = d.get("matmul") or matmul_rate(d["size"] == "small", timeout)
+    d["matmul"] = mm
+    d["goals"] = goals(lang)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(d["machine"], lang, d["others"], d["make"], d["size"], d["loads"],
+                          d.get("wall_s", float("nan")), mm))
+    out.with_suffix(".json").write_text(json.dumps(d, indent=1, default=str))
+    print(f"re-rendered {out}")
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(description="Run the shld-jax benchmarks and write figures/BENCHMARKS.md.")
     p.add_argument("--small", action="store_true", help="smoke-test sizes (seconds, not a benchmark)")
@@ -485,17 +518,7 @@ def main(argv=None):
     out = a.out or fig / "BENCHMARKS.md"
     p_skip = a.skip_others
     if a.render_from:
-        d = json.loads(a.render_from.read_text())
-        lang = {int(k): v for k, v in d["langevin"].items()}
-        mm = d.get("matmul") or matmul_rate(d["size"] == "small", a.timeout)
-        d["matmul"] = mm
-        d["goals"] = goals(lang)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(render(d["machine"], lang, d["others"], d["make"], d["size"], d["loads"],
-                              d.get("wall_s", float("nan")), mm))
-        out.with_suffix(".json").write_text(json.dumps(d, indent=1, default=str))
-        print(f"re-rendered {out}")
-        return
+        return _rerender(a.render_from, out, a.timeout)
     t0 = time.perf_counter()
     loads = [_loadavg()]
     print("machine ...", flush=True)
