@@ -78,8 +78,8 @@ def _ratio(call: str, grad, D):
     leaves = jax.tree_util.tree_leaves(grad)
     if not leaves:
         raise ValueError(f"`{call}`: grad must hold at least one array, got an empty pytree.")
-    sq = sum(jnp.sum(jnp.square(g)) for g in leaves)
-    d = sum(jnp.size(g) for g in leaves)
+    sq = optax.tree.norm(grad, squared=True)
+    d = optax.tree.size(grad)
     return v.finite_result(call, sq / (D * d), f"grad holds NaN/inf, or ‖g‖²/(D·d) overflows {jnp.result_type(sq)} "
                            f"with D = {v.show(D)}")
 

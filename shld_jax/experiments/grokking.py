@@ -113,15 +113,11 @@ def optimizer(tc: TrainConfig):
     return optax.adamw(tc.lr, b1=tc.b1, b2=tc.b2, weight_decay=tc.wd)
 
 
-def _tree_sq(t):
-    return sum(jnp.sum(jnp.square(x)) for x in jax.tree_util.tree_leaves(t))
-
-
 def measure(params, split: modular.Split, p: int, lr_scale=1.0) -> Metrics:
     """Every logged quantity for one seed at ``params`` (``step`` is filled in by the caller)."""
     a, b, y = modular.pairs(split.train, p)
     lv, g = jax.value_and_grad(M.loss)(params, a, b, y)
-    g2 = _tree_sq(g)
+    g2 = optax.tree.norm(g, squared=True)
     tr = jnp.mean(M.per_example_sq_norms(params, a, b, y)) - g2
     logits = M.apply_grid(params)
     _, _, y_all = modular.all_pairs(p)
@@ -131,7 +127,7 @@ def measure(params, split: modular.Split, p: int, lr_scale=1.0) -> Metrics:
     return Metrics(
         step=jnp.zeros((), jnp.int32), train_loss=lv, train_acc=jnp.mean(hit[split.train]),
         test_loss=jnp.mean(nll[test]), test_acc=jnp.mean(hit[test]),
-        weight_norm=jnp.sqrt(_tree_sq(params)), grad_norm=jnp.sqrt(g2), trace_var=tr,
+        weight_norm=jnp.sqrt(optax.tree.norm(params, squared=True)), grad_norm=jnp.sqrt(g2), trace_var=tr,
         C=2.0 * g2 / tr, lr_scale=jnp.asarray(lr_scale, jnp.float32),
     )
 

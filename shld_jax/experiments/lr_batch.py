@@ -71,10 +71,6 @@ def _stack(params, n):
     return jax.tree_util.tree_map(lambda a: jnp.broadcast_to(a, (n,) + a.shape), params)
 
 
-def _sqnorm(t):
-    return sum(jnp.sum(l**2) for l in jax.tree_util.tree_leaves(t))
-
-
 # --------------------------------------------------------------------------- core SGD runner
 
 
@@ -125,8 +121,9 @@ def _sgd_runs(params, lrs, keys, x, y, wd, batch_size, n_steps, n_frames, track_
             g = jax.grad(mlp.loss)(p, x[idx], y[idx], wd)
             if track_noise:
                 G = jax.grad(mlp.loss)(p, x, y, wd)
-                noise = noise + lr**2 * _sqnorm(jax.tree_util.tree_map(jnp.subtract, g, G))
-            return (jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), (msd + lr**2 * _sqnorm(g), noise)), None
+                noise = noise + lr**2 * optax.tree.norm(jax.tree_util.tree_map(jnp.subtract, g, G), squared=True)
+            moved = lr**2 * optax.tree.norm(g, squared=True)
+            return (jax.tree_util.tree_map(lambda a, b: a - lr * b, p, g), (msd + moved, noise)), None
 
         def block(carry, b):
             carry, _ = jax.lax.scan(step, carry, b * per + jnp.arange(per))
@@ -224,7 +221,7 @@ def find_minimum(data: Digits, *, key, wd, sizes=(64, 64, 10), adam_steps=3000, 
         return jax.lax.scan(b, p, None, length=gd_steps)[0]
 
     p = gd(p)
-    return {"params": p, "loss": float(obj(p)), "grad_norm": float(jnp.sqrt(_sqnorm(jax.grad(obj)(p)))),
+    return {"params": p, "loss": float(obj(p)), "grad_norm": float(optax.tree.norm(jax.grad(obj)(p))),
             "lam_max": _lam_max(p, data, wd, key=jax.random.fold_in(key, 2), iters=iters)}
 
 
