@@ -71,6 +71,7 @@ n_seed_code_runs = 20
 
 # %% tags=[]
 import dataclasses
+import functools
 
 import jax
 import matplotlib.pyplot as plt
@@ -88,11 +89,7 @@ tilted = sj.tilted_double_well(a=1.0, barrier=1.0, tilt=tilt)
 SEED = "002_fce6d19739f26158.txt"
 rows = []
 
-
-def both(runner, i, **kw):
-    """(primary, replicate): the runner under the two master keys, stream index i."""
-    f = cache.memoize(runner)
-    return f(**kw, key=jax.random.fold_in(key, i)), f(**kw, key=jax.random.fold_in(rkey, i))
+both = functools.partial(cache.replicate_pair, keys=(key, rkey))  # (primary, replicate) of a runner
 
 
 print("devices:", jax.devices())

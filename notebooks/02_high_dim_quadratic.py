@@ -65,6 +65,8 @@ n_code = 20_000
 code_steps = 2_000
 
 # %% tags=[]
+import functools
+
 import jax
 import matplotlib.pyplot as plt
 import numpy as np
@@ -80,11 +82,7 @@ key, rkey = jax.random.key(seed), jax.random.key(replicate_seed)
 SEED = "002_fce6d19739f26158.txt"
 rows = []
 
-
-def both(runner, i, **kw):
-    """(primary, replicate): the runner under the two master keys, stream index i."""
-    f = cache.memoize(runner)
-    return f(**kw, key=jax.random.fold_in(key, i)), f(**kw, key=jax.random.fold_in(rkey, i))
+both = functools.partial(cache.replicate_pair, keys=(key, rkey))  # (primary, replicate) of a runner
 
 
 print("devices:", jax.devices())

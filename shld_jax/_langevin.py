@@ -496,6 +496,10 @@ def simulate(grad_fn: Callable, x0, *, key, dt: float, D, n_steps: int, save_eve
         check_finite: raise ``FloatingPointError`` naming the first step at which a particle became
             NaN/inf and the likely cause (``grad_fn`` at ``x0``, ``D``, or ``dt``). Costs nothing per
             step (a final-state check; the run is repeated with the per-step record only on failure).
+            Under ``jit`` the check is a ``jax.debug.callback`` and the error arrives as a
+            ``JaxRuntimeError`` holding it; with several devices JAX then keeps re-raising it from
+            ``jax.effects_barrier()`` and at interpreter exit (an upstream bug, jax-ml/jax#37587;
+            later runs are unaffected).
         track_nonfinite: record every particle's first non-finite step in ``first_nonfinite``
             (a per-step cost of about 2 %). With ``check_finite=True`` and an eager call the field
             is filled (all :data:`NEVER`, since a failure raises); otherwise it is ``None``

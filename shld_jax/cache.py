@@ -770,5 +770,21 @@ def memoize(fn: Callable | None = None, *, name: str | None = None, deps=(),
     return wrapper
 
 
+def replicate_pair(fn: Callable, i: int, *, keys, **kwargs) -> tuple:
+    """``(fn(**kwargs, key=k_p), fn(**kwargs, key=k_r))``, memoized, with
+    ``k_p, k_r = fold_in(keys[0], i), fold_in(keys[1], i)``.
+
+    One measurement under the primary and the independent replicate master key (the ledger's
+    protocol, issue [2.1]); ``i`` picks the stream of each key, so that the measurements of one
+    notebook draw from disjoint streams.
+    """
+    import jax
+
+    if len(keys) != 2:
+        raise ValueError(f"`replicate_pair`: keys must be (primary, replicate), got {len(keys)} keys.")
+    f = memoize(fn)
+    return tuple(f(**kwargs, key=jax.random.fold_in(k, i)) for k in keys)
+
+
 __all__ = ["CacheWarning", "cache_root", "cached", "canonical", "dependencies", "environment",
-           "memoize", "mode", "source_hash"]
+           "memoize", "mode", "replicate_pair", "source_hash"]

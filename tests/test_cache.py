@@ -267,6 +267,23 @@ def test_memoize_binds_positional_and_keyword_calls_to_one_entry():
     assert CALLS == [3, 3]
 
 
+def draw(*, n, key):
+    CALLS.append(n)
+    return {"x": np.asarray(jax.random.normal(key, (n,)))}
+
+
+def test_replicate_pair_draws_stream_i_of_each_master_key_and_memoizes():
+    kp, kr = jax.random.key(0), jax.random.key(1)
+    a, b = cache.replicate_pair(draw, 3, keys=(kp, kr), n=4)
+    for got, k in ((a, kp), (b, kr)):
+        np.testing.assert_array_equal(got["x"], jax.random.normal(jax.random.fold_in(k, 3), (4,)))
+    assert not np.array_equal(a["x"], b["x"])
+    cache.replicate_pair(draw, 3, keys=(kp, kr), n=4)
+    assert CALLS == [4, 4]  # the second call is two cache hits
+    with pytest.raises(ValueError, match="replicate_pair.*keys must be"):
+        cache.replicate_pair(draw, 3, keys=(kp,), n=4)
+
+
 # ----------------------------------------------------------------------------- atomic writes
 
 
