@@ -377,7 +377,7 @@ for r in rows:
     print(f"{r.id:34s} {r.verdict:18s} " + ", ".join(x.outcome for x in r.readings))
 print(f"\nnotebook compute: {time.perf_counter() - T0:.0f} s")
 
-# %% [markdown]
+# %% [markdown] tags=[]
 # ## Verdict
 #
 # In words (numbers as printed above; p = 59, width 64, AdamW B = 512, 8 configurations × 8 seeds, plus an
