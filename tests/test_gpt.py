@@ -98,3 +98,18 @@ def test_corpus_header_vocab_and_permutation():
     assert sorted(perm) == list(range(96)) and not np.any(perm == np.arange(96))
     x, y = text.get_batch(jax.random.key(0), jnp.asarray(c.train), 4, 16)
     assert np.array_equal(x[:, 1:], y[:, :-1])
+
+
+def test_the_one_cross_entropy_is_minus_log_softmax_at_the_label():
+    from shld_jax.models import _losses
+
+    logits = jax.random.normal(jax.random.key(0), (3, 5, 7)) * 4.0
+    y = jax.random.randint(jax.random.key(1), (3, 5), 0, 7)
+    ref = -np.take_along_axis(np.asarray(jax.nn.log_softmax(logits, axis=-1), np.float64),
+                              np.asarray(y)[..., None], axis=-1)[..., 0]
+    got = _losses.nll(logits, y)
+    assert got.shape == (3, 5)
+    np.testing.assert_allclose(np.asarray(got), ref, rtol=1e-5, atol=1e-6)
+    assert float(_losses.cross_entropy(logits, y)) == pytest.approx(ref.mean(), rel=1e-5)
+    big = jnp.array([[1e4, 0.0, -1e4]])  # logsumexp form: no overflow at large logits
+    assert np.isfinite(float(_losses.nll(big, jnp.array([2]))[0]))

@@ -47,6 +47,7 @@ from shld_jax import _validate as v
 from shld_jax import stats
 from shld_jax.data import text
 from shld_jax.models import gpt
+from shld_jax.models._losses import cross_entropy
 
 PROVOCATIONS = ("none", "shift", "closed_loop", "ramp")
 
@@ -133,12 +134,12 @@ def _internals(state):
 
 def _losses(params, x, y, k, closed, cfg, tau):
     """Training loss (targets: ``y``, or the model's own samples when ``closed``) and real loss."""
-    logp = jax.nn.log_softmax(gpt.forward(params, x, cfg), axis=-1)
-    y_self = jax.random.categorical(k, jax.lax.stop_gradient(logp) / tau, axis=-1)
+    logits = gpt.forward(params, x, cfg)
+    logp = jax.lax.stop_gradient(jax.nn.log_softmax(logits, axis=-1))
+    y_self = jax.random.categorical(k, logp / tau, axis=-1)
     tgt = jnp.where(closed, y_self, y)
-    nll = lambda t: -jnp.take_along_axis(logp, t[..., None], axis=-1).mean()
-    real = jax.lax.stop_gradient(nll(y))
-    return nll(tgt), real
+    real = jax.lax.stop_gradient(cross_entropy(logits, y))
+    return cross_entropy(logits, tgt), real
 
 
 def pretrain(key, setup: Setup):

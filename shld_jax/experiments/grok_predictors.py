@@ -198,7 +198,7 @@ def train_loss_fn(S: Static, train_idx, n_train):
     w = (jnp.arange(S.n_max) < n_train).astype(jnp.float32)
 
     def f(params):
-        return jnp.sum(w * nll(M.apply(params, a, b), y)[:, 0]) / n_train
+        return jnp.sum(w * nll(M.apply(params, a, b), y)) / n_train
     return f
 
 

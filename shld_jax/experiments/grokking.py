@@ -121,7 +121,7 @@ def measure(params, split: modular.Split, p: int, lr_scale=1.0) -> Metrics:
     tr = jnp.mean(M.per_example_sq_norms(params, a, b, y)) - g2
     logits = M.apply_grid(params)
     _, _, y_all = modular.all_pairs(p)
-    nll = _losses.nll(logits, y_all)[:, 0]
+    nll = _losses.nll(logits, y_all)
     hit = (jnp.argmax(logits, -1) == y_all).astype(jnp.float32)
     test = split.test
     return Metrics(

@@ -1,22 +1,20 @@
-"""The one cross-entropy of the package's models and experiments.
+"""The one cross-entropy of the package's models and experiments: optax's.
 
-``nll(logits, y) = −log softmax(logits)[y]`` per example, written as ``log_softmax`` and a
-gather. ``optax.losses.softmax_cross_entropy_with_integer_labels`` computes the same quantity
-(``logsumexp − logit_y``) but rounds differently: on a digits MLP its loss differs in the 7th
-digit and its gradients by up to 4e-9, which a chaotic training run (grokking, the ARS
-provocations) amplifies into different trajectories. The committed notebooks were rendered
-with this form, so it stays until they are re-rendered.
+``nll(logits, y) = logsumexp(logits) − logits[y] = −log softmax(logits)[y]`` per example
+(``optax.losses.softmax_cross_entropy_with_integer_labels``). Until [2.6] the package wrote it as
+``log_softmax`` and a gather, which rounds differently (gradients differ by up to 4e-9 on a
+digits MLP); the notebooks were re-rendered with optax's form and every ledger verdict was
+compared with the one before (figures/CLAIMS.md, the [2.6] note).
 """
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
+import optax
 
 
 def nll(logits, y):
-    """``−log softmax(logits)[y]``: logits ``[..., V]``, integer labels ``y [...]`` → ``[..., 1]``."""
-    return -jnp.take_along_axis(jax.nn.log_softmax(logits, axis=-1), y[..., None], axis=-1)
+    """``−log softmax(logits)[y]``: logits ``[..., V]``, integer labels ``y [...]`` → ``[...]`` (nats)."""
+    return optax.losses.softmax_cross_entropy_with_integer_labels(logits, y)
 
 
 def cross_entropy(logits, y):
