@@ -46,6 +46,15 @@ In every mode the result goes through the same serialise/deserialise round trip,
 a cold run, a warm run and a bypassed run return identical types and bits (numpy
 arrays, never JAX arrays; writable copies).
 
+**Why not joblib.Memory** (decided in [2.6], measured with joblib 1.6.0): joblib keys an entry
+on the decorated function's own code and its arguments only. A runner ``run`` that calls
+``helper.scale()`` from another module, cached, then re-called after ``scale`` was changed from
+1 to 2, returned the stale ``[0, 1, 2]`` instead of ``[0, 2, 4]``; in this package every
+experiment runner reaches most of its arithmetic through other modules (models, the engine,
+the stats), so joblib would serve old numbers after an edit to any of them. Wrapping it to add
+the dependency hashes to the key would keep everything this module does except the storage,
+which is the small part (atomic rename and checksum, about 100 lines).
+
 Limitation: source hashes are of the files on disk. A long-lived kernel that edits
 package code without reloading would compute with the old code under the new key;
 the cache detects a module whose file changed since it was first hashed in this
