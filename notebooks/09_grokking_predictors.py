@@ -385,18 +385,19 @@ print(f"\nnotebook compute: {time.perf_counter() - T0:.0f} s")
 #
 # * **The estimators pass their checks**: the LLC of a regular quadratic is d/2 within ±10 % (d = 4, 10, both
 #   replicates), and C̃ = 0.998 ± 0.006 on a stationary OU ensemble.
-# * **No predictor gives a replicable early warning on this grid.** On the scoring half (9 grokking, 23
-#   never-grokking runs) the Fourier concentration of the embedding, the best predictor on the calibration half,
-#   fired before grokking in 8/9 grokking runs with 7/23 false alarms (Fisher p = 0.004), but on the replicate only
-#   2/9 with 7/23: inconclusive. The Grokfast EMA norm and the LLC (with these short chains) fire in every run
+# * **No predictor gives a replicable early warning on this grid.** On the scoring half (10 grokking, 22
+#   never-grokking runs; replicate 9 and 23) the Fourier concentration of the embedding, the best predictor on the
+#   calibration half, fired before grokking in 9/10 grokking runs with 6/22 false alarms (Fisher p = 0.001), but on
+#   the replicate only 2/9 with 7/23: inconclusive. The Grokfast EMA norm and the LLC (with these short chains) fire in every run
 #   (constant alarms); the weight norm and C̃ with ratio rules never fire before grokking here.
 # * **The seed's C is not an early warning**: its own rule ("C < 2 and still decreasing", or halving) fired before
-#   grokking in 0/9 grokking runs and in 11/23 (10/23) runs that never grok (fail); a calibrated ratio rule on C is
-#   no better (fail on the primary, inconclusive on the replicate).
+#   grokking in 0/10 grokking runs and in 12/22 (replicate 0/9 and 11/23) runs that never grok (fail); the ratio
+#   rule calibrated on C (↓ ×5) never fires before grokking on the scoring half (0/10, 0/22): inconclusive, so the
+#   row is inconclusive overall.
 # * **LLC caveat**: with γ = 1000 the localisation dominates and λ̂ is ≈ 0.4 on a trained network (≈ 0 on a
 #   never-grokking one); the chains are flat and agree, but at these settings the estimate measures the γ-ball more
 #   than the basin. A sweep over ε and γ did not fit this budget.
 # * **Grokfast (α = 0.98, λ = 2) on AdamW lr 1e-2 did not accelerate grokking**: no run grokked within 1500 steps
-#   with the filter, against 1/8 without it and 7/8 (replicate 6/8) with an lr ×3 window at the fit step (Grokfast vs lr boost:
+#   with the filter, against 2/8 (replicate 1/8) without it and 7/8 (replicate 7/8) with an lr ×3 window at the fit step (Grokfast vs lr boost:
 #   refuted at this setting; Grokfast's paper uses smaller learning rates).
 #
