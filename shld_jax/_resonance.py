@@ -263,9 +263,7 @@ def stochastic_resonance_noise(config: StochasticResonanceConfig | None = None, 
     call = "stochastic_resonance_noise"
     config = DEFAULT_CONFIG if config is None else config
     if not isinstance(config, StochasticResonanceConfig):
-        raise ValueError(
-            f"`{call}`: config must be a StochasticResonanceConfig, got config = {config!r}."
-        )
+        raise ValueError(f"`{call}`: config must be a StochasticResonanceConfig, got config = {config!r}.")
     key0 = v.prng_key(call, "key", key, allow_int=True)
     v.one_of(call, "scale", scale, SCALES)
 
