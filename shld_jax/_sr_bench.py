@@ -107,9 +107,6 @@ def method_seed_grid(one, keys, method_ids):
     return jax.tree.map(lambda x: x.reshape(nm, ns, *x.shape[1:]), out)
 
 
-_grid = method_seed_grid
-
-
 def _select(method_id, options):
     return jnp.select([method_id == i for i in range(len(options))], options)
 
@@ -149,7 +146,7 @@ def _run(keys, method_ids, const_gain, *, surface, dim, steps, lr, config, eta, 
         polished = jax.lax.fori_loop(0, polish, lambda i, x: x - lr * jax.grad(total)(x), th)
         return loss, std, surface_loss(surface, polished, prob.target)
 
-    return _grid(one, keys, method_ids)
+    return method_seed_grid(one, keys, method_ids)
 
 
 def _check_steps(call, steps):

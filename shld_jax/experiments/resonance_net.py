@@ -26,7 +26,7 @@ import optax
 
 from shld_jax import _resonance as R
 from shld_jax import _validate as v
-from shld_jax._sr_bench import method_seed_grid  # noqa: F401  (shared with the benchmark)
+from shld_jax._sr_bench import method_seed_grid  # shared with the benchmark
 
 NET_METHODS = ("none", "sr", "constant", "annealed", "sr-relative")
 
